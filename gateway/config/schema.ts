@@ -1,0 +1,128 @@
+// The gateway's own configuration file (`gateway.yaml`, the `<gw>-policy` ConfigMap in a cluster).
+// The operator renders it from a SubmissionGateway; standalone users write it by hand. Paths are
+// relative to the configuration directory, which is laid out like mounted Kubernetes volumes.
+import { z } from "zod";
+import { MECHANISM_NAMES } from "../sasl/mechanism.ts";
+
+const port = z.number().int().min(1).max(65535);
+const seconds = z.number().positive();
+
+export const ListenerSchema = z.object({
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/),
+  address: z.string().default("0.0.0.0"),
+  port,
+  /** starttls: RFC 6409 submission; implicit-tls: RFC 8314 submissions; relay-port: AUTH optional,
+   *  but any recipient without AUTH is refused (the gateway has no local domains to deliver to). */
+  mode: z.enum(["starttls", "implicit-tls", "relay-port"]),
+});
+
+export const TlsSchema = z.object({
+  certFile: z.string().default("tls/tls.crt"),
+  keyFile: z.string().default("tls/tls.key"),
+  minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+  /** PEM bundle of the CA that signs client certificates; enables EXTERNAL. */
+  clientCaFile: z.string().optional(),
+  /** Standalone convenience: create a self-signed pair when the files are absent. */
+  generateSelfSigned: z.boolean().default(false),
+});
+
+const WindowSchema = z.object({
+  maxFailures: z.number().int().min(1),
+  windowSeconds: seconds,
+  lockoutSeconds: seconds,
+});
+
+export const BruteForceSchema = z.object({
+  /** Failed AUTH attempts on one connection before `421 4.7.0` and disconnect. */
+  maxFailuresPerConnection: z.number().int().min(1).default(3),
+  /** Every failed AUTH is answered after this delay (as Dovecot's auth_failure_delay), which slows
+   *  guessing and hides any residual timing difference between failure causes. */
+  failureDelaySeconds: z.number().min(0).max(15).default(1),
+  perAddress: WindowSchema.default({ maxFailures: 20, windowSeconds: 300, lockoutSeconds: 900 }),
+  perUser: WindowSchema.default({ maxFailures: 10, windowSeconds: 300, lockoutSeconds: 900 }),
+});
+
+export const OAuthSchema = z
+  .object({
+    issuer: z.string().url(),
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    jwksUrl: z.string().url().optional(),
+    jwksFile: z.string().optional(),
+    usernameClaim: z.string().default("email"),
+    scope: z.string().optional(),
+  })
+  .refine((o) => (o.jwksUrl === undefined) !== (o.jwksFile === undefined), {
+    message: "exactly one of jwksUrl and jwksFile is required",
+  });
+
+export const AuthSchema = z.object({
+  mechanisms: z
+    .array(z.enum(MECHANISM_NAMES as [string, ...string[]]))
+    .min(1)
+    .default(["SCRAM-SHA-256", "PLAIN", "LOGIN"]),
+  credentialsFile: z.string().default("credentials/users.yaml"),
+  oauth: OAuthSchema.optional(),
+  /** Which certificate field names the user for EXTERNAL. */
+  certificateIdentity: z.enum(["subjectAltName.email", "subject.CN"]).default("subjectAltName.email"),
+  bruteForce: BruteForceSchema.default(BruteForceSchema.parse({})),
+});
+
+export const UpstreamSchema = z.object({
+  host: z.string().min(1),
+  port: port.default(25),
+  /** none: plain SMTP (loopback/sidecar only); starttls: required STARTTLS; implicit: RFC 8314. */
+  tls: z.enum(["none", "starttls", "implicit"]).default("starttls"),
+  verifyCertificate: z.boolean().default(true),
+  caFile: z.string().optional(),
+  pool: z.number().int().min(1).max(100).default(5),
+  connectionTimeoutSeconds: seconds.default(10),
+  socketTimeoutSeconds: seconds.default(60),
+});
+
+export const LimitsSchema = z.object({
+  maxMessageBytes: z.number().int().min(1024).default(25 * 1024 * 1024),
+  maxRecipients: z.number().int().min(1).default(100),
+  /** Unauthenticated connections and idle sessions are closed after this long. */
+  idleTimeoutSeconds: seconds.default(300),
+  maxConnections: z.number().int().min(1).default(20000),
+});
+
+export const HttpSchema = z.object({
+  /** /livez, /readyz and /metrics; kept off the SMTP ports so probes never touch the SMTP surface. */
+  address: z.string().default("0.0.0.0"),
+  port: port.default(9090),
+});
+
+export const GatewayConfigSchema = z
+  .object({
+    hostname: z.string().min(1).default("localhost"),
+    listeners: z.array(ListenerSchema).min(1),
+    tls: TlsSchema.optional(),
+    auth: AuthSchema.default(AuthSchema.parse({})),
+    upstream: UpstreamSchema,
+    limits: LimitsSchema.default(LimitsSchema.parse({})),
+    http: HttpSchema.default(HttpSchema.parse({})),
+  })
+  .superRefine((cfg, ctx) => {
+    const ports = new Set<number>();
+    cfg.listeners.forEach((l, i) => {
+      if (ports.has(l.port)) {
+        ctx.addIssue({ code: "custom", path: ["listeners", i, "port"], message: `port ${l.port} is used twice` });
+      }
+      ports.add(l.port);
+      if (l.mode === "implicit-tls" && !cfg.tls) {
+        ctx.addIssue({ code: "custom", path: ["listeners", i, "mode"], message: "implicit-tls needs tls" });
+      }
+    });
+    if (cfg.auth.mechanisms.includes("EXTERNAL") && !cfg.tls?.clientCaFile) {
+      ctx.addIssue({ code: "custom", path: ["auth", "mechanisms"], message: "EXTERNAL needs tls.clientCaFile" });
+    }
+    const oauth = cfg.auth.mechanisms.some((m) => m === "XOAUTH2" || m === "OAUTHBEARER");
+    if (oauth && !cfg.auth.oauth) {
+      ctx.addIssue({ code: "custom", path: ["auth", "oauth"], message: "XOAUTH2/OAUTHBEARER need auth.oauth" });
+    }
+  });
+
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+export type ListenerConfig = z.infer<typeof ListenerSchema>;
+export type BruteForceConfig = z.infer<typeof BruteForceSchema>;

@@ -1,0 +1,91 @@
+// The gateway's Prometheus metrics (names from the design notes; documented in docs/metrics.md).
+// One registry per process, created once and passed to the parts that record into it, so tests can
+// build an isolated registry and assert on exact values.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "postern_" });
+  const registers = [registry];
+  return {
+    registry,
+    connectionsTotal: new Counter({
+      name: "postern_smtp_connections_total",
+      help: "SMTP connections accepted, by listener.",
+      labelNames: ["listener"] as const,
+      registers,
+    }),
+    connectionsActive: new Gauge({
+      name: "postern_smtp_connections_active",
+      help: "SMTP connections currently open, by listener.",
+      labelNames: ["listener"] as const,
+      registers,
+    }),
+    authAttempts: new Counter({
+      name: "postern_auth_attempts_total",
+      help: "AUTH exchanges by mechanism and result (success, failure, malformed, cancelled, unavailable, locked).",
+      labelNames: ["mechanism", "result"] as const,
+      registers,
+    }),
+    authLockouts: new Counter({
+      name: "postern_auth_lockouts_total",
+      help: "Lockouts started by the brute-force defence, by scope (address, user, connection).",
+      labelNames: ["scope"] as const,
+      registers,
+    }),
+    messages: new Counter({
+      name: "postern_messages_total",
+      help: "Mail transactions by result (accepted, rejected, deferred) and reason.",
+      labelNames: ["result", "reason"] as const,
+      registers,
+    }),
+    relay: new Counter({
+      name: "postern_relay_total",
+      help: "Upstream relay attempts by result and SMTP reply code class (2xx, 4xx, 5xx, network).",
+      labelNames: ["result", "code_class"] as const,
+      registers,
+    }),
+    relayDuration: new Histogram({
+      name: "postern_relay_duration_seconds",
+      help: "Time from end of DATA to the upstream's final reply.",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    messageSize: new Histogram({
+      name: "postern_message_size_bytes",
+      help: "Size of messages accepted from clients.",
+      buckets: [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 52428800],
+      registers,
+    }),
+    policyRejections: new Counter({
+      name: "postern_policy_rejections_total",
+      help: "Commands refused by policy, by reason.",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    configReloads: new Counter({
+      name: "postern_config_reloads_total",
+      help: "Configuration reloads by kind (policy, credentials, tls) and result (success, failure).",
+      labelNames: ["kind", "result"] as const,
+      registers,
+    }),
+    configLastReloadSuccess: new Gauge({
+      name: "postern_config_last_reload_success_timestamp_seconds",
+      help: "Unix time of the last successful load, by kind.",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
+    usersLoaded: new Gauge({
+      name: "postern_users_loaded",
+      help: "Users in the credential store currently in force.",
+      registers,
+    }),
+    tlsCertificateExpiry: new Gauge({
+      name: "postern_tls_certificate_expiry_timestamp_seconds",
+      help: "Unix time at which the serving certificate currently in force expires.",
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,120 @@
+// smtp-server's connection with Postern's AUTH. smtp-server parses SMTP well but implements only
+// PLAIN, LOGIN, CRAM-MD5 and XOAUTH2 with fixed replies and one mechanism list for every
+// connection. Its extension point is the `handler_<VERB>` method lookup on the connection class, so
+// this subclass replaces `handler_AUTH` with Postern's driver and adjusts EHLO's AUTH line to the
+// mechanisms this connection may use — everything else (parsing, pipelining, STARTTLS hygiene,
+// DATA dot-unstuffing) stays the library's.
+import type { TLSSocket } from "node:tls";
+import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
+import { offeredMechanisms } from "../sasl/registry.ts";
+import { type AuthenticatedUser, type AuthIO, handleAuth } from "./auth-command.ts";
+import { Replies, type SmtpReply } from "./replies.ts";
+import type { ListenerRuntime } from "./listener-runtime.ts";
+
+type Callback = () => void;
+
+export class PosternConnection extends SMTPConnection {
+  readonly listener: ListenerRuntime;
+  authFailures = 0;
+
+  constructor(listener: ListenerRuntime, ...args: ConstructorParameters<typeof SMTPConnection>) {
+    super(...args);
+    this.listener = listener;
+  }
+
+  /** The client certificate, only when it verified against the configured client CA. */
+  verifiedClientCertificate() {
+    const socket = this._socket as Partial<TLSSocket>;
+    if (!this.secure || !socket.authorized || typeof socket.getPeerCertificate !== "function") return undefined;
+    const cert = socket.getPeerCertificate();
+    return cert && Object.keys(cert).length > 0 ? cert : undefined;
+  }
+
+  /** EHLO as the library builds it, with the AUTH line replaced by this connection's mechanisms. */
+  override handler_EHLO(command: Buffer, callback: Callback): void {
+    const send = this.send;
+    this.send = (code, data, context) => {
+      this.send = send;
+      if (code === 250 && Array.isArray(data)) {
+        const mechanisms = this.session.user
+          ? []
+          : offeredMechanisms(this.listener.auth().enabled, {
+              secure: this.secure,
+              hasClientCertificate: this.verifiedClientCertificate() !== undefined,
+            });
+        const lines = data.filter((line) => !/^AUTH\b/i.test(line));
+        if (mechanisms.length > 0) lines.splice(1, 0, `AUTH ${mechanisms.join(" ")}`);
+        data = lines;
+      }
+      send.call(this, code, data, context);
+    };
+    try {
+      super.handler_EHLO(command, callback);
+    } finally {
+      this.send = send;
+    }
+  }
+
+  override handler_AUTH(command: Buffer, callback: Callback): void {
+    // smtp-server resumes reading commands when `callback` runs, so a multi-step exchange keeps the
+    // callback of the line it is processing and releases it only when it wants the next line.
+    let resume: Callback | undefined = callback;
+    const release = () => {
+      const next = resume;
+      resume = undefined;
+      next?.();
+    };
+    const conn = this;
+    const io: AuthIO = {
+      get secure() {
+        return conn.secure;
+      },
+      tlsAvailable: this.listener.tlsAvailable && !this.secure,
+      remoteAddress: this.remoteAddress,
+      clientCertificate: this.verifiedClientCertificate(),
+      authenticated: Boolean(this.session.user),
+      inTransaction: Boolean(this.session.envelope?.mailFrom),
+      get failures() {
+        return conn.authFailures;
+      },
+      set failures(n: number) {
+        conn.authFailures = n;
+      },
+      reply: (reply: SmtpReply) => this.sendReply(reply),
+      challenge: (data: Buffer) => this.send(334, data.toString("base64")),
+      nextLine: () =>
+        new Promise<string>((resolve) => {
+          this._nextHandler = (line: Buffer, cb: Callback) => {
+            resume = cb;
+            resolve(line.toString("latin1"));
+          };
+          release();
+        }),
+      succeed: (user: AuthenticatedUser) => {
+        this.session.user = user as never;
+        this.session.transmissionType = this._transmissionType();
+      },
+      close: () => this.close(),
+    };
+    handleAuth(io, command.toString("latin1"), this.listener.auth())
+      .catch((err: unknown) => {
+        this.listener.logger.error({ err, cid: this.id }, "AUTH driver failed");
+        this.sendReply(Replies.authTemporaryFailure);
+      })
+      .finally(release);
+  }
+
+  /** Sends one of Postern's replies with exactly its enhanced code. */
+  sendReply(reply: SmtpReply): void {
+    this.send(reply.code, reply.enhanced ? `${reply.enhanced} ${reply.text}` : reply.text);
+  }
+
+  /** Text that already starts with an RFC 3463 code (ours, or an upstream's passed through) is sent
+   *  as is; otherwise the library adds its default enhanced code. */
+  override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    if (typeof data === "string" && ENHANCED_CODE.test(data)) context = false;
+    super.send(code, data, context);
+  }
+}
+
+const ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;

@@ -1,0 +1,37 @@
+// The SMTP replies Postern sends for authentication and session policy, in one place so the exact
+// codes (RFC 4954 §6, RFC 3463 enhanced codes, RFC 5248) are reviewed together and tests can import them.
+
+export interface SmtpReply {
+  code: number;
+  /** RFC 3463 enhanced status code; omitted on 3xx continuation replies. */
+  enhanced?: string;
+  text: string;
+}
+
+export const Replies = {
+  authSucceeded: { code: 235, enhanced: "2.7.0", text: "Authentication successful" },
+  authFailed: { code: 535, enhanced: "5.7.8", text: "Authentication credentials invalid" },
+  authRequired: { code: 530, enhanced: "5.7.0", text: "Authentication required" },
+  encryptionRequired: {
+    code: 538,
+    enhanced: "5.7.11",
+    text: "Encryption required for requested authentication mechanism",
+  },
+  mechanismTooWeak: { code: 534, enhanced: "5.7.9", text: "Authentication mechanism is too weak" },
+  authTemporaryFailure: { code: 454, enhanced: "4.7.0", text: "Temporary authentication failure" },
+  authLineTooLong: { code: 500, enhanced: "5.5.6", text: "Authentication Exchange line is too long" },
+  authCancelled: { code: 501, enhanced: "5.7.0", text: "Authentication cancelled" },
+  authBadBase64: { code: 501, enhanced: "5.5.2", text: "Cannot decode response" },
+  authMalformed: { code: 501, enhanced: "5.5.2", text: "Malformed authentication response" },
+  authSyntax: { code: 501, enhanced: "5.5.4", text: "Syntax: AUTH mechanism [initial-response]" },
+  alreadyAuthenticated: { code: 503, enhanced: "5.5.1", text: "Already authenticated" },
+  authInTransaction: { code: 503, enhanced: "5.5.1", text: "AUTH not permitted during a mail transaction" },
+  unknownMechanism: { code: 504, enhanced: "5.5.4", text: "Unrecognized authentication mechanism" },
+  tooManyAuthFailures: { code: 421, enhanced: "4.7.0", text: "Too many authentication failures, closing connection" },
+  authLockedOut: { code: 454, enhanced: "4.7.0", text: "Too many recent authentication failures, try again later" },
+} as const satisfies Record<string, SmtpReply>;
+
+/** Renders a reply line as it goes on the wire (without CRLF). */
+export function formatReply(reply: SmtpReply): string {
+  return reply.enhanced ? `${reply.code} ${reply.enhanced} ${reply.text}` : `${reply.code} ${reply.text}`;
+}

@@ -1,0 +1,86 @@
+// One smtp-server instance per listener, wired to Postern's connection class and transaction
+// policy. smtp-server's `connect()` is where the library constructs its connection objects; it is
+// overridden only to construct PosternConnection instead (see connection.ts for why).
+import type { Socket } from "node:net";
+import { type SMTPServerOptions, SMTPServer } from "smtp-server";
+import { MAX_AUTH_LINE } from "./auth-command.ts";
+import { PosternConnection } from "./connection.ts";
+import type { ListenerRuntime } from "./listener-runtime.ts";
+import { onData, onMailFrom, onRcptTo } from "./transaction.ts";
+
+export interface TlsMaterial {
+  key: Buffer;
+  cert: Buffer;
+  ca?: Buffer | undefined;
+  minVersion: "TLSv1.2" | "TLSv1.3";
+}
+
+class PosternSmtpServer extends SMTPServer {
+  readonly runtime: ListenerRuntime;
+
+  constructor(runtime: ListenerRuntime, options: SMTPServerOptions) {
+    super(options);
+    this.runtime = runtime;
+  }
+
+  override connect(socket: Socket, socketOptions: ConstructorParameters<typeof PosternConnection>[3]): void {
+    const connection = new PosternConnection(this.runtime, this, socket, socketOptions);
+    this.connections.add(connection);
+    connection.on("error", (err: Error) => this._onError(err));
+    connection.on("connect", (data) => this._onClientConnect(data));
+    connection.init();
+  }
+}
+
+export function tlsOptions(tls: TlsMaterial | undefined): Partial<SMTPServerOptions> {
+  if (!tls) return {};
+  return {
+    key: tls.key,
+    cert: tls.cert,
+    minVersion: tls.minVersion,
+    // A client certificate is asked for but optional; only a verified one enables EXTERNAL.
+    ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}),
+  };
+}
+
+export function createListenerServer(runtime: ListenerRuntime, tls: TlsMaterial | undefined): SMTPServer {
+  const { listener } = runtime;
+  const config = runtime.config();
+  const server = new PosternSmtpServer(runtime, {
+    name: config.hostname,
+    banner: "Postern ESMTP submission service",
+    secure: listener.mode === "implicit-tls",
+    hideSTARTTLS: !tls,
+    ...tlsOptions(tls),
+    // Placeholder for the library's own list; PosternConnection writes the real AUTH line.
+    authMethods: ["PLAIN"],
+    authOptional: listener.mode === "relay-port",
+    authRequiredMessage: "5.7.0 Authentication required",
+    size: config.limits.maxMessageBytes,
+    heloResponse: "%s at your service, %s",
+    hideENHANCEDSTATUSCODES: false,
+    hideSMTPUTF8: true,
+    hideDSN: true,
+    hideREQUIRETLS: true,
+    disableReverseLookup: true,
+    // The parser's hard limit; AUTH lines over MAX_AUTH_LINE get 500 5.5.6 from the driver first.
+    maxCommandLength: MAX_AUTH_LINE * 4,
+    maxAllowedUnauthenticatedCommands: 20,
+    maxClients: config.limits.maxConnections,
+    socketTimeout: config.limits.idleTimeoutSeconds * 1000,
+    logger: false,
+    onConnect(_session, done) {
+      runtime.metrics.connectionsTotal.inc({ listener: listener.name });
+      runtime.metrics.connectionsActive.inc({ listener: listener.name });
+      done();
+    },
+    onClose() {
+      runtime.metrics.connectionsActive.dec({ listener: listener.name });
+    },
+    onMailFrom: (address, session, done) => onMailFrom(runtime, address, session, done),
+    onRcptTo: (address, session, done) => onRcptTo(runtime, address, session, done),
+    onData: (stream, session, done) => onData(runtime, stream, session, done),
+  });
+  server.on("error", (err) => runtime.logger.warn({ err, listener: listener.name }, "smtp connection error"));
+  return server;
+}

@@ -1,0 +1,116 @@
+// The mail transaction of an authenticated submission: MAIL FROM and RCPT TO policy, then DATA
+// relayed upstream with the client's 250 given only after the upstream's 250.
+import { Readable } from "node:stream";
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
+import { isValidMailbox } from "../policy/address.ts";
+import { maySendAs } from "../policy/senders.ts";
+import type { AuthenticatedUser } from "./auth-command.ts";
+import type { ListenerRuntime } from "./listener-runtime.ts";
+import { receivedHeader } from "./received-header.ts";
+import type { SmtpReply } from "./replies.ts";
+
+type Done = (err?: Error | null, message?: string) => void;
+
+/** An Error smtp-server turns into exactly this reply. */
+export function smtpError(reply: SmtpReply): Error & { responseCode: number } {
+  return Object.assign(new Error(reply.enhanced ? `${reply.enhanced} ${reply.text}` : reply.text), {
+    responseCode: reply.code,
+  });
+}
+
+const SessionReplies = {
+  relayDenied: { code: 554, enhanced: "5.7.1", text: "Relay access denied: authenticate first" },
+  badSender: { code: 553, enhanced: "5.1.7", text: "Bad sender address syntax" },
+  senderNotOwned: { code: 553, enhanced: "5.7.1", text: "Sender address not owned by authenticated user" },
+  badRecipient: { code: 553, enhanced: "5.1.3", text: "Bad recipient address syntax" },
+  tooManyRecipients: { code: 452, enhanced: "4.5.3", text: "Too many recipients" },
+  messageTooBig: { code: 552, enhanced: "5.3.4", text: "Message size exceeds fixed maximum message size" },
+} as const satisfies Record<string, SmtpReply>;
+
+function authenticatedUser(session: SMTPServerSession): AuthenticatedUser | undefined {
+  return session.user ? (session.user as AuthenticatedUser) : undefined;
+}
+
+function reject(rt: ListenerRuntime, reason: string, reply: SmtpReply, done: Done): void {
+  rt.metrics.policyRejections.inc({ reason });
+  done(smtpError(reply));
+}
+
+export function onMailFrom(rt: ListenerRuntime, address: SMTPServerAddress, session: SMTPServerSession, done: Done) {
+  const user = authenticatedUser(session);
+  if (!user) return done(); // relay-port without AUTH: refused at RCPT, as RFC 5321 relaying is
+  if (!isValidMailbox(address.address)) return reject(rt, "sender_syntax", SessionReplies.badSender, done);
+  const record = rt.lookupUser(user.authzid ?? user.username);
+  if (!record || !maySendAs(record.senders, address.address)) {
+    return reject(rt, "sender_not_owned", SessionReplies.senderNotOwned, done);
+  }
+  done();
+}
+
+export function onRcptTo(rt: ListenerRuntime, address: SMTPServerAddress, session: SMTPServerSession, done: Done) {
+  // Every recipient is a relay: the gateway delivers nowhere locally. Without AUTH, never.
+  if (!authenticatedUser(session)) return reject(rt, "relay_denied", SessionReplies.relayDenied, done);
+  if (!isValidMailbox(address.address)) return reject(rt, "recipient_syntax", SessionReplies.badRecipient, done);
+  if (session.envelope.rcptTo.length >= rt.config().limits.maxRecipients) {
+    return reject(rt, "too_many_recipients", SessionReplies.tooManyRecipients, done);
+  }
+  done();
+}
+
+/** Bare CR or LF never goes upstream (SMTP smuggling): every line ending becomes CRLF. */
+export function normalizeLineEndings(data: Buffer): Buffer {
+  if (!data.includes(0x0d) && !data.includes(0x0a)) return data;
+  const text = data.toString("latin1").replace(/\r\n|\r|\n/g, "\r\n");
+  return Buffer.from(text, "latin1");
+}
+
+export function onData(rt: ListenerRuntime, stream: SMTPServerDataStream, session: SMTPServerSession, done: Done) {
+  const chunks: Buffer[] = [];
+  stream.on("data", (chunk: Buffer) => {
+    if (!stream.sizeExceeded) chunks.push(chunk);
+  });
+  stream.once("error", (err) => done(err));
+  stream.once("end", () => {
+    if (stream.sizeExceeded) {
+      rt.metrics.messages.inc({ result: "rejected", reason: "size" });
+      return reject(rt, "message_size", SessionReplies.messageTooBig, done);
+    }
+    relay(rt, Buffer.concat(chunks), session).then(
+      (reply) => done(reply.code < 300 ? null : smtpError(reply), reply.text),
+      (err: unknown) => done(err as Error),
+    );
+  });
+}
+
+async function relay(rt: ListenerRuntime, body: Buffer, session: SMTPServerSession): Promise<SmtpReply> {
+  const config = rt.config();
+  const header = receivedHeader({
+    heloName: session.hostNameAppearsAs || "unknown",
+    clientAddress: session.remoteAddress,
+    serverName: config.hostname,
+    protocol: session.transmissionType,
+    id: session.id,
+    date: new Date(),
+  });
+  const message = Buffer.concat([Buffer.from(header, "latin1"), normalizeLineEndings(body)]);
+  rt.metrics.messageSize.observe(message.length);
+  const envelope = {
+    from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+    to: session.envelope.rcptTo.map((r) => r.address),
+  };
+  const stopTimer = rt.metrics.relayDuration.startTimer();
+  const outcome = await rt.relay().send(envelope, Readable.from([message]));
+  stopTimer();
+  if (outcome.ok) {
+    rt.metrics.relay.inc({ result: "accepted", code_class: "2xx" });
+    rt.metrics.messages.inc({ result: "accepted", reason: "relayed" });
+    return { code: 250, enhanced: "2.6.0", text: `Ok: relayed as ${session.id}` };
+  }
+  rt.metrics.relay.inc({ result: "failed", code_class: outcome.codeClass });
+  rt.metrics.messages.inc({
+    result: outcome.reply.code >= 500 ? "rejected" : "deferred",
+    reason: `upstream_${outcome.codeClass}`,
+  });
+  rt.logger.warn({ cid: session.id, reply: outcome.reply }, "upstream refused or unreachable");
+  return outcome.reply;
+}
