@@ -100,7 +100,9 @@ async function listen(server: SMTPServer | HttpServer, port: number, address: st
   const net = (s.server ?? server) as HttpServer;
   await once(net, "listening");
   const bound = net.address();
-  return typeof bound === "object" && bound ? { address: bound.address, port: bound.port } : { address, port };
+  return typeof bound === "object" && bound
+    ? { address: bound.address, port: bound.port }
+    : { address, port };
 }
 
 export async function startGateway(dir: string, options: GatewayOptions = {}): Promise<Gateway> {

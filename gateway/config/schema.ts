@@ -80,7 +80,11 @@ export const UpstreamSchema = z.object({
 });
 
 export const LimitsSchema = z.object({
-  maxMessageBytes: z.number().int().min(1024).default(25 * 1024 * 1024),
+  maxMessageBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(25 * 1024 * 1024),
   maxRecipients: z.number().int().min(1).default(100),
   /** Unauthenticated connections and idle sessions are closed after this long. */
   idleTimeoutSeconds: seconds.default(300),
@@ -107,7 +111,11 @@ export const GatewayConfigSchema = z
     const ports = new Set<number>();
     cfg.listeners.forEach((l, i) => {
       if (ports.has(l.port)) {
-        ctx.addIssue({ code: "custom", path: ["listeners", i, "port"], message: `port ${l.port} is used twice` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["listeners", i, "port"],
+          message: `port ${l.port} is used twice`,
+        });
       }
       ports.add(l.port);
       if (l.mode === "implicit-tls" && !cfg.tls) {
@@ -115,11 +123,19 @@ export const GatewayConfigSchema = z
       }
     });
     if (cfg.auth.mechanisms.includes("EXTERNAL") && !cfg.tls?.clientCaFile) {
-      ctx.addIssue({ code: "custom", path: ["auth", "mechanisms"], message: "EXTERNAL needs tls.clientCaFile" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["auth", "mechanisms"],
+        message: "EXTERNAL needs tls.clientCaFile",
+      });
     }
     const oauth = cfg.auth.mechanisms.some((m) => m === "XOAUTH2" || m === "OAUTHBEARER");
     if (oauth && !cfg.auth.oauth) {
-      ctx.addIssue({ code: "custom", path: ["auth", "oauth"], message: "XOAUTH2/OAUTHBEARER need auth.oauth" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["auth", "oauth"],
+        message: "XOAUTH2/OAUTHBEARER need auth.oauth",
+      });
     }
   });
 

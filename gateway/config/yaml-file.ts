@@ -37,7 +37,9 @@ export async function readYamlFile<S extends z.ZodType>(file: string, schema: S)
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(
+      `${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return parseYamlText(file, text, schema);
 }

@@ -1,7 +1,7 @@
 // The gateway's Prometheus metrics (names from the design notes; documented in docs/metrics.md).
 // One registry per process, created once and passed to the parts that record into it, so tests can
 // build an isolated registry and assert on exact values.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();

@@ -14,7 +14,10 @@ const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})$/;
 
 /** Keeps printable ASCII only: upstream text is echoed to the client and must not split a reply. */
 function sanitize(text: string): string {
-  return text.replace(/[^\x20-\x7e]+/g, " ").trim().slice(0, 400);
+  return text
+    .replace(/[^\x20-\x7e]+/g, " ")
+    .trim()
+    .slice(0, 400);
 }
 
 export interface UpstreamFailure {

@@ -95,7 +95,8 @@ export async function handleAuth(io: AuthIO, commandLine: string, settings: Auth
 
   const admitted = admit(io, settings, name);
   if (typeof admitted !== "string") {
-    if (admitted === Replies.authLockedOut) settings.metrics?.authAttempts.inc({ mechanism: name, result: "locked" });
+    if (admitted === Replies.authLockedOut)
+      settings.metrics?.authAttempts.inc({ mechanism: name, result: "locked" });
     return io.reply(admitted);
   }
 
@@ -185,7 +186,13 @@ async function fail(
   return finish(io, settings, mechanism, "failure", Replies.authFailed);
 }
 
-function finish(io: AuthIO, settings: AuthSettings, mechanism: MechanismName, outcome: Outcome, reply: SmtpReply) {
+function finish(
+  io: AuthIO,
+  settings: AuthSettings,
+  mechanism: MechanismName,
+  outcome: Outcome,
+  reply: SmtpReply,
+) {
   settings.metrics?.authAttempts.inc({ mechanism, result: outcome });
   io.reply(reply);
 }

@@ -8,8 +8,8 @@ import type { TLSSocket } from "node:tls";
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import { offeredMechanisms } from "../sasl/registry.ts";
 import { type AuthenticatedUser, type AuthIO, handleAuth } from "./auth-command.ts";
-import { Replies, type SmtpReply } from "./replies.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
+import { Replies, type SmtpReply } from "./replies.ts";
 
 type Callback = () => void;
 
@@ -25,7 +25,8 @@ export class PosternConnection extends SMTPConnection {
   /** The client certificate, only when it verified against the configured client CA. */
   verifiedClientCertificate() {
     const socket = this._socket as Partial<TLSSocket>;
-    if (!this.secure || !socket.authorized || typeof socket.getPeerCertificate !== "function") return undefined;
+    if (!this.secure || !socket.authorized || typeof socket.getPeerCertificate !== "function")
+      return undefined;
     const cert = socket.getPeerCertificate();
     return cert && Object.keys(cert).length > 0 ? cert : undefined;
   }

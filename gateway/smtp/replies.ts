@@ -27,8 +27,16 @@ export const Replies = {
   alreadyAuthenticated: { code: 503, enhanced: "5.5.1", text: "Already authenticated" },
   authInTransaction: { code: 503, enhanced: "5.5.1", text: "AUTH not permitted during a mail transaction" },
   unknownMechanism: { code: 504, enhanced: "5.5.4", text: "Unrecognized authentication mechanism" },
-  tooManyAuthFailures: { code: 421, enhanced: "4.7.0", text: "Too many authentication failures, closing connection" },
-  authLockedOut: { code: 454, enhanced: "4.7.0", text: "Too many recent authentication failures, try again later" },
+  tooManyAuthFailures: {
+    code: 421,
+    enhanced: "4.7.0",
+    text: "Too many authentication failures, closing connection",
+  },
+  authLockedOut: {
+    code: 454,
+    enhanced: "4.7.0",
+    text: "Too many recent authentication failures, try again later",
+  },
 } as const satisfies Record<string, SmtpReply>;
 
 /** Renders a reply line as it goes on the wire (without CRLF). */

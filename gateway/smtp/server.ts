@@ -2,7 +2,7 @@
 // policy. smtp-server's `connect()` is where the library constructs its connection objects; it is
 // overridden only to construct PosternConnection instead (see connection.ts for why).
 import type { Socket } from "node:net";
-import { type SMTPServerOptions, SMTPServer } from "smtp-server";
+import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import { MAX_AUTH_LINE } from "./auth-command.ts";
 import { PosternConnection } from "./connection.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";

@@ -36,7 +36,12 @@ function reject(rt: ListenerRuntime, reason: string, reply: SmtpReply, done: Don
   done(smtpError(reply));
 }
 
-export function onMailFrom(rt: ListenerRuntime, address: SMTPServerAddress, session: SMTPServerSession, done: Done) {
+export function onMailFrom(
+  rt: ListenerRuntime,
+  address: SMTPServerAddress,
+  session: SMTPServerSession,
+  done: Done,
+) {
   const user = authenticatedUser(session);
   if (!user) return done(); // relay-port without AUTH: refused at RCPT, as RFC 5321 relaying is
   if (!isValidMailbox(address.address)) return reject(rt, "sender_syntax", SessionReplies.badSender, done);
@@ -47,10 +52,16 @@ export function onMailFrom(rt: ListenerRuntime, address: SMTPServerAddress, sess
   done();
 }
 
-export function onRcptTo(rt: ListenerRuntime, address: SMTPServerAddress, session: SMTPServerSession, done: Done) {
+export function onRcptTo(
+  rt: ListenerRuntime,
+  address: SMTPServerAddress,
+  session: SMTPServerSession,
+  done: Done,
+) {
   // Every recipient is a relay: the gateway delivers nowhere locally. Without AUTH, never.
   if (!authenticatedUser(session)) return reject(rt, "relay_denied", SessionReplies.relayDenied, done);
-  if (!isValidMailbox(address.address)) return reject(rt, "recipient_syntax", SessionReplies.badRecipient, done);
+  if (!isValidMailbox(address.address))
+    return reject(rt, "recipient_syntax", SessionReplies.badRecipient, done);
   if (session.envelope.rcptTo.length >= rt.config().limits.maxRecipients) {
     return reject(rt, "too_many_recipients", SessionReplies.tooManyRecipients, done);
   }
@@ -64,7 +75,12 @@ export function normalizeLineEndings(data: Buffer): Buffer {
   return Buffer.from(text, "latin1");
 }
 
-export function onData(rt: ListenerRuntime, stream: SMTPServerDataStream, session: SMTPServerSession, done: Done) {
+export function onData(
+  rt: ListenerRuntime,
+  stream: SMTPServerDataStream,
+  session: SMTPServerSession,
+  done: Done,
+) {
   const chunks: Buffer[] = [];
   stream.on("data", (chunk: Buffer) => {
     if (!stream.sizeExceeded) chunks.push(chunk);

@@ -51,13 +51,17 @@ export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial & { 
   try {
     x509 = new X509Certificate(cert);
   } catch (err) {
-    throw new ConfigError(`${files.certFile}: tls.certFile is not a PEM certificate: ${(err as Error).message}`);
+    throw new ConfigError(
+      `${files.certFile}: tls.certFile is not a PEM certificate: ${(err as Error).message}`,
+    );
   }
   let matches = false;
   try {
     matches = x509.checkPrivateKey(createPrivateKey(key));
   } catch (err) {
-    throw new ConfigError(`${files.keyFile}: tls.keyFile is not a PEM private key: ${(err as Error).message}`);
+    throw new ConfigError(
+      `${files.keyFile}: tls.keyFile is not a PEM private key: ${(err as Error).message}`,
+    );
   }
   if (!matches) throw new ConfigError(`${files.keyFile}: tls.keyFile does not match ${files.certFile}`);
   return { cert, key, ca, minVersion: files.minVersion, notAfter: new Date(x509.validTo) };

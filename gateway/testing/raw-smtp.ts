@@ -1,0 +1,126 @@
+// A byte-exact SMTP client for tests that must send what no well-behaved client would (pipelined
+// STARTTLS injection, over-long AUTH lines, bad base64, smuggling sequences) and read each reply
+// verbatim. Independent client interop is tested with swaks, msmtp, gsasl, curl and Python.
+import { connect as netConnect, type Socket } from "node:net";
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from "node:tls";
+
+export interface Reply {
+  code: number;
+  /** Text of every line without the code and separator. */
+  lines: string[];
+  /** The last line as sent, e.g. "535 5.7.8 Authentication credentials invalid". */
+  last: string;
+}
+
+export class RawSmtp {
+  #socket: Socket | TLSSocket;
+  #buffer = "";
+  #waiters: Array<() => void> = [];
+  closed = false;
+
+  private constructor(socket: Socket | TLSSocket) {
+    this.#socket = socket;
+    this.#attach(socket);
+  }
+
+  static async connect(port: number, options: { tls?: ConnectionOptions } = {}): Promise<RawSmtp> {
+    const socket = options.tls
+      ? tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false, ...options.tls })
+      : netConnect(port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => {
+      socket.once(options.tls ? "secureConnect" : "connect", () => resolve());
+      socket.once("error", reject);
+    });
+    return new RawSmtp(socket);
+  }
+
+  #attach(socket: Socket | TLSSocket): void {
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      this.#buffer += chunk;
+      this.#wake();
+    });
+    socket.on("close", () => {
+      this.closed = true;
+      this.#wake();
+    });
+    socket.on("error", () => {});
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Reads one (possibly multi-line) reply. */
+  async read(timeoutMs = 10_000): Promise<Reply> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = /^(?:\d{3}-[^\r\n]*\r\n)*(\d{3})(?: [^\r\n]*)?\r\n/.exec(this.#buffer);
+      if (match) {
+        const text = match[0];
+        this.#buffer = this.#buffer.slice(text.length);
+        const rows = text.split("\r\n").filter(Boolean);
+        return {
+          code: Number(match[1]),
+          lines: rows.map((r) => r.slice(4)),
+          last: rows[rows.length - 1] ?? "",
+        };
+      }
+      if (this.closed) throw new Error(`connection closed; unread: ${JSON.stringify(this.#buffer)}`);
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(`no reply within ${timeoutMs} ms; unread: ${JSON.stringify(this.#buffer)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Writes bytes exactly as given (no CRLF added). */
+  write(data: string | Buffer): void {
+    this.#socket.write(data);
+  }
+
+  /** Sends one command line (CRLF added) and reads its reply. */
+  async command(line: string): Promise<Reply> {
+    this.write(`${line}\r\n`);
+    return this.read();
+  }
+
+  /** STARTTLS, then the TLS handshake on the same connection. */
+  async startTls(options: ConnectionOptions = {}): Promise<Reply> {
+    const reply = await this.command("STARTTLS");
+    if (reply.code !== 220) return reply;
+    await this.upgrade(options);
+    return reply;
+  }
+
+  async upgrade(options: ConnectionOptions = {}): Promise<void> {
+    const plain = this.#socket;
+    plain.removeAllListeners("data");
+    const secure = tlsConnect({ socket: plain, rejectUnauthorized: false, ...options });
+    await new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", () => resolve());
+      secure.once("error", reject);
+    });
+    this.#socket = secure;
+    this.#attach(secure);
+  }
+
+  /** Resolves when the server has closed the connection. */
+  async waitClosed(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error("connection still open");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+}

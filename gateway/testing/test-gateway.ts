@@ -1,0 +1,148 @@
+// A real gateway for tests: a configuration directory laid out like mounted Kubernetes volumes, a
+// real smtp-sink upstream, the real TLS stack with a test PKI, and the gateway started in-process
+// on free loopback ports. Tests talk to it with real clients (swaks, msmtp, gsasl, curl, Python).
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import pino from "pino";
+import { stringify } from "yaml";
+import { deriveVerifiers } from "../credentials/derive.ts";
+import { type Gateway, startGateway } from "../gateway.ts";
+import { createMetrics, type Metrics } from "../observability/metrics.ts";
+import { type TestPki, testPki } from "./certificates.ts";
+import { freePort } from "./ports.ts";
+import { type SmtpSink, startSmtpSink } from "./smtp-sink.ts";
+
+export interface TestUser {
+  username: string;
+  password: string;
+  senders?: string[];
+  authorizeFor?: string[];
+  disabled?: boolean;
+  cramMd5?: boolean;
+}
+
+export const ALICE: TestUser = {
+  username: "alice@example.test",
+  password: "alice-secret",
+  senders: ["alice@example.test"],
+};
+
+export interface TestGatewayOptions {
+  users?: TestUser[];
+  /** Merged over the generated gateway.yaml (top-level keys replace, `auth` is merged one level). */
+  config?: Record<string, unknown>;
+  auth?: Record<string, unknown>;
+  relayPort?: boolean;
+  /** Skip starting the gateway (to test start-up failures with the files in place). */
+  noStart?: boolean;
+}
+
+export interface TestGateway {
+  dir: string;
+  pki: TestPki;
+  sink: SmtpSink;
+  metrics: Metrics;
+  gateway: Gateway | undefined;
+  ports: { submission: number; submissions: number; relay: number; http: number };
+  /** Replaces a mounted "volume" the way kubelet does: new timestamped dir, atomic ..data swap. */
+  swapVolume(volume: string, files: Record<string, string>): Promise<void>;
+  usersYaml(users: TestUser[]): Promise<string>;
+}
+
+let generation = 0;
+
+async function writeVolume(root: string, files: Record<string, string>): Promise<void> {
+  await mkdir(root, { recursive: true });
+  const version = `..${Date.now()}_${++generation}`;
+  await mkdir(join(root, version));
+  for (const [name, content] of Object.entries(files)) await writeFile(join(root, version, name), content);
+  const tmpLink = join(root, `..data_tmp_${generation}`);
+  await symlink(version, tmpLink);
+  await rename(tmpLink, join(root, "..data")); // rename(2) over the old link: the atomic swap
+  for (const name of Object.keys(files)) {
+    await symlink(join("..data", name), join(root, name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") throw err;
+    });
+  }
+}
+
+async function usersYaml(users: TestUser[]): Promise<string> {
+  const entries = await Promise.all(
+    users.map(async (u) => ({
+      username: u.username,
+      senders: u.senders ?? [u.username],
+      authorizeFor: u.authorizeFor ?? [],
+      disabled: u.disabled ?? false,
+      verifiers: await deriveVerifiers(u.password, { cramMd5: u.cramMd5 ?? false }),
+    })),
+  );
+  return stringify({ users: entries });
+}
+
+export async function startTestGateway(
+  t: TestContext,
+  options: TestGatewayOptions = {},
+): Promise<TestGateway> {
+  const pki = await testPki();
+  const dir = await mkdtemp(join(tmpdir(), "postern-gw-"));
+  const sink = await startSmtpSink();
+  const ports = {
+    submission: await freePort(),
+    submissions: await freePort(),
+    relay: await freePort(),
+    http: await freePort(),
+  };
+  await writeVolume(join(dir, "tls"), {
+    "tls.crt": await readText(pki.serverCert),
+    "tls.key": await readText(pki.serverKey),
+    "ca.crt": await readText(pki.caCert),
+  });
+  await writeVolume(join(dir, "credentials"), { "users.yaml": await usersYaml(options.users ?? [ALICE]) });
+  const listeners = [
+    { name: "submission", address: "127.0.0.1", port: ports.submission, mode: "starttls" },
+    { name: "submissions", address: "127.0.0.1", port: ports.submissions, mode: "implicit-tls" },
+    ...(options.relayPort
+      ? [{ name: "relay", address: "127.0.0.1", port: ports.relay, mode: "relay-port" }]
+      : []),
+  ];
+  const config = {
+    hostname: "gateway.test",
+    listeners,
+    tls: { certFile: "tls/tls.crt", keyFile: "tls/tls.key", clientCaFile: "tls/ca.crt" },
+    auth: {
+      mechanisms: ["SCRAM-SHA-256", "PLAIN", "LOGIN"],
+      credentialsFile: "credentials/users.yaml",
+      bruteForce: { failureDelaySeconds: 0 },
+      ...options.auth,
+    },
+    upstream: { host: "127.0.0.1", port: sink.port, tls: "none" },
+    http: { address: "127.0.0.1", port: ports.http },
+    ...options.config,
+  };
+  await writeVolume(join(dir, "config"), { "gateway.yaml": stringify(config) });
+  await symlink(join("config", "gateway.yaml"), join(dir, "gateway.yaml"));
+  const metrics = createMetrics({ defaultMetrics: false });
+  const handle: TestGateway = {
+    dir,
+    pki,
+    sink,
+    metrics,
+    gateway: undefined,
+    ports,
+    swapVolume: (volume, files) => writeVolume(join(dir, volume), files),
+    usersYaml,
+  };
+  t.after(async () => {
+    await handle.gateway?.close();
+    await sink.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  if (!options.noStart) {
+    handle.gateway = await startGateway(dir, { logger: pino({ level: "silent" }), metrics });
+  }
+  return handle;
+}
+
+const readText = (path: string) => readFile(path, "utf8");
