@@ -1,97 +1,88 @@
-// Assembles a running gateway from a configuration directory: loads and validates every file,
-// then starts the SMTP listeners and the HTTP side. Nothing listens until everything loaded, so a
-// bad config stops start-up with the file and field named, instead of serving half a policy.
+// Assembles a running gateway from a configuration directory: loads and validates every file, then
+// starts the SMTP listeners and the HTTP side; afterwards keeps the loaded state current (hot
+// reload) and drains on shutdown. Nothing listens until everything loaded, so a bad config stops
+// start-up with the file and field named instead of serving half a policy.
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
 import type { Server as HttpServer } from "node:http";
-import { isAbsolute, join } from "node:path";
 import pino, { type Logger } from "pino";
 import type { SMTPServer } from "smtp-server";
 import { AuthThrottle } from "./auth/throttle.ts";
-import { type GatewayConfig, GatewayConfigSchema } from "./config/schema.ts";
-import { ConfigError, readYamlFile } from "./config/yaml-file.ts";
+import type { GatewayConfig } from "./config/schema.ts";
 import { createSaslBackend } from "./credentials/backend.ts";
-import { loadCredentialsFile } from "./credentials/load.ts";
-import { createBearerVerifier } from "./credentials/oauth/bearer-verifier.ts";
+import type { BearerVerifier } from "./credentials/oauth/bearer-verifier.ts";
 import type { CredentialStore } from "./credentials/store.ts";
 import { createHttpServer } from "./observability/http.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { UpstreamRelay } from "./relay/upstream.ts";
+import { Drain } from "./runtime/drain.ts";
+import {
+  type ConfigKind,
+  fingerprint,
+  type LoadedTls,
+  loadBearerVerifier,
+  loadCredentials,
+  loadPolicy,
+  loadTls,
+  resolver,
+  watchedFiles,
+} from "./runtime/loaders.ts";
+import { type DirectoryWatcher, watchDirectories } from "./runtime/watch.ts";
 import type { AuthSettings } from "./smtp/auth-command.ts";
 import type { ListenerRuntime } from "./smtp/listener-runtime.ts";
-import { createListenerServer, type TlsMaterial } from "./smtp/server.ts";
-import { generateSelfSigned, loadTlsMaterial, type TlsFiles } from "./tls/material.ts";
+import { createListenerServer, tlsOptions } from "./smtp/server.ts";
 
-export const CONFIG_FILE = "gateway.yaml";
+export { CONFIG_FILE } from "./runtime/loaders.ts";
 
 export interface GatewayOptions {
   logger?: Logger;
   metrics?: Metrics;
-}
-
-/** Everything loaded from the directory; replaced as a whole when files change. */
-interface LoadedState {
-  config: GatewayConfig;
-  store: CredentialStore;
-  auth: AuthSettings;
-  relay: UpstreamRelay;
-  tls: (TlsMaterial & { notAfter: Date }) | undefined;
+  /** Milliseconds between a file change and its check (tests shorten it). */
+  reloadDebounceMs?: number;
 }
 
 export interface Gateway {
+  /** The policy in force now (it changes on reload). */
   readonly config: GatewayConfig;
-  /** Bound addresses, by listener name, and the HTTP address. */
+  /** Bound addresses, by listener name, and `http`. */
   readonly addresses: Readonly<Record<string, { address: string; port: number }>>;
+  /** Checks the files now and applies what changed (the watcher calls this too). */
+  reload(): Promise<void>;
+  /** SIGTERM: stop being ready, refuse new work with 421 4.3.2, finish transactions, then close. */
+  shutdown(graceMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-function resolver(dir: string) {
-  return (path: string) => (isAbsolute(path) ? path : join(dir, path));
+/** Everything loaded from the directory. Each kind is replaced as a whole when its files change. */
+interface State {
+  config: GatewayConfig;
+  store: CredentialStore;
+  bearer: BearerVerifier | undefined;
+  auth: AuthSettings;
+  relay: UpstreamRelay;
+  tls: LoadedTls | undefined;
+  fingerprints: Record<ConfigKind, string>;
 }
 
-function tlsFiles(config: GatewayConfig, resolve: (p: string) => string): TlsFiles | undefined {
-  if (!config.tls) return undefined;
+async function fingerprints(config: GatewayConfig, dir: string): Promise<Record<ConfigKind, string>> {
+  const files = watchedFiles(config, dir);
   return {
-    certFile: resolve(config.tls.certFile),
-    keyFile: resolve(config.tls.keyFile),
-    clientCaFile: config.tls.clientCaFile ? resolve(config.tls.clientCaFile) : undefined,
-    minVersion: config.tls.minVersion,
+    policy: await fingerprint(files.policy),
+    credentials: await fingerprint(files.credentials),
+    tls: await fingerprint(files.tls),
   };
 }
 
-async function readJsonFile(path: string, field: string) {
-  try {
-    return JSON.parse(await readFile(path, "utf8"));
-  } catch (err) {
-    throw new ConfigError(`${path}: cannot read ${field}: ${(err as Error).message}`);
-  }
-}
-
-async function loadState(dir: string, throttle: (c: GatewayConfig) => AuthThrottle, metrics: Metrics) {
-  const resolve = resolver(dir);
-  const config = await readYamlFile(join(dir, CONFIG_FILE), GatewayConfigSchema);
-  const files = tlsFiles(config, resolve);
-  if (files && config.tls?.generateSelfSigned) await generateSelfSigned(files, config.hostname);
-  const tls = files ? await loadTlsMaterial(files) : undefined;
-  const store = await loadCredentialsFile(resolve(config.auth.credentialsFile));
-  const oauth = config.auth.oauth;
-  const bearer = oauth
-    ? createBearerVerifier({
-        ...oauth,
-        jwks: oauth.jwksFile ? await readJsonFile(resolve(oauth.jwksFile), "auth.oauth.jwksFile") : undefined,
-      })
-    : undefined;
-  const auth: AuthSettings = {
+function authSettings(state: Omit<State, "auth" | "fingerprints">, throttle: AuthThrottle, metrics: Metrics) {
+  const { config } = state;
+  return {
     enabled: config.auth.mechanisms as AuthSettings["enabled"],
     serverName: config.hostname,
-    backend: createSaslBackend(store, bearer, config.auth.certificateIdentity),
-    throttle: throttle(config),
+    backend: createSaslBackend(state.store, state.bearer, config.auth.certificateIdentity),
+    throttle,
     maxFailuresPerConnection: config.auth.bruteForce.maxFailuresPerConnection,
     failureDelayMs: config.auth.bruteForce.failureDelaySeconds * 1000,
     metrics,
-  };
-  const relay = new UpstreamRelay(config.upstream, config.hostname, resolve);
-  return { config, store, auth, relay, tls } satisfies LoadedState;
+  } satisfies AuthSettings;
 }
 
 async function listen(server: SMTPServer | HttpServer, port: number, address: string) {
@@ -105,58 +96,151 @@ async function listen(server: SMTPServer | HttpServer, port: number, address: st
     : { address, port };
 }
 
+const closeSmtp = (s: SMTPServer) => new Promise<void>((resolve) => s.close(() => resolve()));
+
 export async function startGateway(dir: string, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? pino({ name: "postern-gateway" });
   const metrics = options.metrics ?? createMetrics();
-  let throttle: AuthThrottle | undefined;
-  const state: LoadedState = await loadState(
-    dir,
-    (config) => {
-      throttle ??= new AuthThrottle(config.auth.bruteForce, metrics);
-      return throttle;
-    },
-    metrics,
-  );
-  metrics.usersLoaded.set(state.store.size ?? 0);
-  if (state.tls) metrics.tlsCertificateExpiry.set(state.tls.notAfter.getTime() / 1000);
-  let ready = false;
+  const config = await loadPolicy(dir);
+  const tls = await loadTls(config, dir);
+  const store = await loadCredentials(config, dir);
+  const bearer = await loadBearerVerifier(config, dir);
+  const relay = new UpstreamRelay(config.upstream, config.hostname, resolver(dir));
+  // Failure windows survive reloads: rotating a policy must not forgive an attacker.
+  const throttle = new AuthThrottle(config.auth.bruteForce, metrics);
+  const partial = { config, store, bearer, relay, tls };
+  const state: State = {
+    ...partial,
+    auth: authSettings(partial, throttle, metrics),
+    fingerprints: await fingerprints(config, dir),
+  };
+  const drain = new Drain();
+  const recordLoad = (kind: ConfigKind) => {
+    metrics.configReloads.inc({ kind, result: "success" });
+    metrics.configLastReloadSuccess.set({ kind }, Date.now() / 1000);
+  };
+  const showState = () => {
+    metrics.usersLoaded.set(state.store.size);
+    if (state.tls) metrics.tlsCertificateExpiry.set(state.tls.notAfter.getTime() / 1000);
+  };
+  for (const kind of ["policy", "credentials", "tls"] as const) {
+    metrics.configLastReloadSuccess.set({ kind }, Date.now() / 1000);
+  }
+  showState();
 
   const servers: SMTPServer[] = [];
   const addresses: Record<string, { address: string; port: number }> = {};
   try {
-    for (const listener of state.config.listeners) {
+    for (const listener of config.listeners) {
       const runtime: ListenerRuntime = {
         listener,
-        tlsAvailable: state.tls !== undefined,
+        tlsAvailable: tls !== undefined,
         logger: logger.child({ listener: listener.name }),
         metrics,
+        drain,
         config: () => state.config,
         auth: () => state.auth,
         lookupUser: (username) => state.store.lookup(username),
         relay: () => state.relay,
       };
-      const server = createListenerServer(runtime, state.tls);
+      const server = createListenerServer(runtime, tls);
       servers.push(server);
       addresses[listener.name] = await listen(server, listener.port, listener.address);
     }
   } catch (err) {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    state.relay.close();
+    await Promise.all(servers.map(closeSmtp));
+    relay.close();
     throw err;
   }
-  const http = createHttpServer(metrics.registry, { ready: () => ready });
-  addresses.http = await listen(http, state.config.http.port, state.config.http.address);
-  ready = true;
+  const http = createHttpServer(metrics.registry, { ready: () => !drain.draining });
+  addresses.http = await listen(http, config.http.port, config.http.address);
+
+  /** Loads one kind; on any error the last good state stays in force. */
+  async function reloadKind(kind: ConfigKind): Promise<void> {
+    try {
+      if (kind === "policy") {
+        const next = await loadPolicy(dir);
+        if (JSON.stringify(next.listeners) !== JSON.stringify(state.config.listeners)) {
+          logger.warn("listener changes take effect when the pod is replaced; other policy applies now");
+        }
+        const nextBearer = await loadBearerVerifier(next, dir);
+        const nextRelay = new UpstreamRelay(next.upstream, next.hostname, resolver(dir));
+        const oldRelay = state.relay;
+        Object.assign(state, { config: next, bearer: nextBearer, relay: nextRelay });
+        // Transactions already relaying keep the old pool until they finish.
+        setTimeout(() => oldRelay.close(), next.upstream.socketTimeoutSeconds * 1000).unref();
+      } else if (kind === "credentials") {
+        state.store = await loadCredentials(state.config, dir);
+      } else {
+        const next = await loadTls(state.config, dir);
+        if (next) for (const server of servers) server.updateSecureContext(tlsOptions(next));
+        state.tls = next;
+      }
+      state.auth = authSettings(state, throttle, metrics);
+      recordLoad(kind);
+      showState();
+      logger.info({ kind }, "configuration reloaded");
+    } catch (err) {
+      metrics.configReloads.inc({ kind, result: "failure" });
+      logger.error(
+        { kind, err: (err as Error).message },
+        "configuration refused; the last good one stays in force",
+      );
+    }
+  }
+
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = () => {
+    reloading = reloading.then(async () => {
+      const now = await fingerprints(state.config, dir);
+      // Policy first: it can move the other files.
+      for (const kind of ["policy", "credentials", "tls"] as const) {
+        if (now[kind] === state.fingerprints[kind]) continue;
+        state.fingerprints[kind] = now[kind];
+        await reloadKind(kind);
+      }
+    });
+    return reloading;
+  };
+  let watcher: DirectoryWatcher | undefined;
+  const rewatch = () => {
+    watcher?.close();
+    const files = Object.values(watchedFiles(state.config, dir)).flat();
+    watcher = watchDirectories(files, () => void reload().then(rewatchIfMoved), {
+      debounceMs: options.reloadDebounceMs ?? 100,
+      onError: (err) => logger.warn({ err: err.message }, "cannot watch configuration directory"),
+    });
+  };
+  let watchedKey = "";
+  const rewatchIfMoved = () => {
+    const key = JSON.stringify(watchedFiles(state.config, dir));
+    if (key !== watchedKey) {
+      watchedKey = key;
+      rewatch();
+    }
+  };
+  rewatchIfMoved();
   logger.info({ addresses }, "gateway started");
 
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    watcher?.close();
+    await Promise.all(servers.map(closeSmtp));
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    state.relay.close();
+  };
   return {
-    config: state.config,
-    addresses,
-    async close() {
-      ready = false;
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-      await new Promise<void>((r) => http.close(() => r()));
-      state.relay.close();
+    get config() {
+      return state.config;
     },
+    addresses,
+    reload,
+    async shutdown(graceMs = 30_000) {
+      await drain.run(servers, graceMs, logger);
+      await close();
+    },
+    close,
   };
 }

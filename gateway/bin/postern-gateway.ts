@@ -20,7 +20,7 @@ async function run(dir: string): Promise<void> {
     const gateway = await startGateway(dir, { logger });
     const stop = (signal: string) => {
       logger.info({ signal }, "shutting down");
-      gateway.close().then(() => process.exit(0));
+      gateway.shutdown(gateway.config.limits.shutdownGraceSeconds * 1000).then(() => process.exit(0));
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));

@@ -89,6 +89,9 @@ export const LimitsSchema = z.object({
   /** Unauthenticated connections and idle sessions are closed after this long. */
   idleTimeoutSeconds: seconds.default(300),
   maxConnections: z.number().int().min(1).default(20000),
+  /** On SIGTERM, transactions under way may finish for this long (keep it below the pod's
+   *  terminationGracePeriodSeconds). */
+  shutdownGraceSeconds: seconds.default(25),
 });
 
 export const HttpSchema = z.object({

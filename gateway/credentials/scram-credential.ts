@@ -8,7 +8,8 @@ import type { ScramCredential } from "../sasl/mechanism.ts";
 export const SCRAM_MIN_ITERATIONS = 4096;
 
 export function deriveScramCredential(password: string, salt: Buffer, iterations: number): ScramCredential {
-  if (iterations < SCRAM_MIN_ITERATIONS) throw new RangeError(`SCRAM iterations must be >= ${SCRAM_MIN_ITERATIONS}`);
+  if (iterations < SCRAM_MIN_ITERATIONS)
+    throw new RangeError(`SCRAM iterations must be >= ${SCRAM_MIN_ITERATIONS}`);
   const saltedPassword = pbkdf2Sync(saslprep(password), salt, iterations, 32, "sha256");
   const clientKey = createHmac("sha256", saltedPassword).update("Client Key").digest();
   return {

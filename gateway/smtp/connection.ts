@@ -6,6 +6,7 @@
 // DATA dot-unstuffing) stays the library's.
 import type { TLSSocket } from "node:tls";
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
+import type { DrainableConnection } from "../runtime/drain.ts";
 import { offeredMechanisms } from "../sasl/registry.ts";
 import { type AuthenticatedUser, type AuthIO, handleAuth } from "./auth-command.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
@@ -13,7 +14,7 @@ import { Replies, type SmtpReply } from "./replies.ts";
 
 type Callback = () => void;
 
-export class PosternConnection extends SMTPConnection {
+export class PosternConnection extends SMTPConnection implements DrainableConnection {
   readonly listener: ListenerRuntime;
   authFailures = 0;
 
@@ -103,6 +104,31 @@ export class PosternConnection extends SMTPConnection {
         this.sendReply(Replies.authTemporaryFailure);
       })
       .finally(release);
+  }
+
+  inTransaction(): boolean {
+    return Boolean(this.session.envelope?.mailFrom) || this.relaying();
+  }
+
+  relaying(): boolean {
+    return this.listener.drain.relaying.has(this.session);
+  }
+
+  /** Sends a 421 (smtp-server closes the connection after any 421). */
+  refuse(reply: SmtpReply): void {
+    this.sendReply(reply);
+  }
+
+  /** While draining, only a transaction already under way may continue; QUIT is always polite. */
+  override _onCommand(command: Buffer, callback?: Callback): void {
+    if (this.listener.drain.draining && !this._nextHandler && !this.inTransaction()) {
+      const verb = command.toString("latin1").split(" ")[0]?.toUpperCase();
+      if (verb !== "QUIT") {
+        this.refuse(Replies.shuttingDown);
+        return;
+      }
+    }
+    super._onCommand(command, callback);
   }
 
   /** Sends one of Postern's replies with exactly its enhanced code. */

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { GatewayConfig, ListenerConfig } from "../config/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { UpstreamRelay } from "../relay/upstream.ts";
+import type { Drain } from "../runtime/drain.ts";
 import type { AuthSettings } from "./auth-command.ts";
 
 /** The parts of a user record the SMTP layer needs for policy. */
@@ -18,6 +19,7 @@ export interface ListenerRuntime {
   readonly tlsAvailable: boolean;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly drain: Drain;
   config(): GatewayConfig;
   auth(): AuthSettings;
   lookupUser(username: string): SenderRecord | undefined;

@@ -32,6 +32,7 @@ export const Replies = {
     enhanced: "4.7.0",
     text: "Too many authentication failures, closing connection",
   },
+  shuttingDown: { code: 421, enhanced: "4.3.2", text: "Service shutting down, try again later" },
   authLockedOut: {
     code: 454,
     enhanced: "4.7.0",

@@ -6,7 +6,8 @@ import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import { MAX_AUTH_LINE } from "./auth-command.ts";
 import { PosternConnection } from "./connection.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
-import { onData, onMailFrom, onRcptTo } from "./transaction.ts";
+import { Replies } from "./replies.ts";
+import { onData, onMailFrom, onRcptTo, smtpError } from "./transaction.ts";
 
 export interface TlsMaterial {
   key: Buffer;
@@ -70,6 +71,7 @@ export function createListenerServer(runtime: ListenerRuntime, tls: TlsMaterial 
     socketTimeout: config.limits.idleTimeoutSeconds * 1000,
     logger: false,
     onConnect(_session, done) {
+      if (runtime.drain.draining) return done(smtpError(Replies.shuttingDown));
       runtime.metrics.connectionsTotal.inc({ listener: listener.name });
       runtime.metrics.connectionsActive.inc({ listener: listener.name });
       done();

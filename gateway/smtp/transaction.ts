@@ -91,10 +91,13 @@ export function onData(
       rt.metrics.messages.inc({ result: "rejected", reason: "size" });
       return reject(rt, "message_size", SessionReplies.messageTooBig, done);
     }
-    relay(rt, Buffer.concat(chunks), session).then(
-      (reply) => done(reply.code < 300 ? null : smtpError(reply), reply.text),
-      (err: unknown) => done(err as Error),
-    );
+    rt.drain.relaying.add(session);
+    relay(rt, Buffer.concat(chunks), session)
+      .then(
+        (reply) => done(reply.code < 300 ? null : smtpError(reply), reply.text),
+        (err: unknown) => done(err as Error),
+      )
+      .finally(() => rt.drain.relaying.delete(session));
   });
 }
 

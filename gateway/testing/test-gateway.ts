@@ -46,8 +46,11 @@ export interface TestGateway {
   metrics: Metrics;
   gateway: Gateway | undefined;
   ports: { submission: number; submissions: number; relay: number; http: number };
-  /** Replaces a mounted "volume" the way kubelet does: new timestamped dir, atomic ..data swap. */
+  /** Replaces a mounted "volume" the way kubelet does: new timestamped dir, atomic ..data swap.
+   *  `volume` is "credentials", "tls", or "" for the policy volume (the directory itself). */
   swapVolume(volume: string, files: Record<string, string>): Promise<void>;
+  /** The gateway.yaml the harness wrote, for tests that change one field and swap it back in. */
+  config: Record<string, unknown>;
   usersYaml(users: TestUser[]): Promise<string>;
 }
 
@@ -121,8 +124,8 @@ export async function startTestGateway(
     http: { address: "127.0.0.1", port: ports.http },
     ...options.config,
   };
-  await writeVolume(join(dir, "config"), { "gateway.yaml": stringify(config) });
-  await symlink(join("config", "gateway.yaml"), join(dir, "gateway.yaml"));
+  // The directory itself is the policy "ConfigMap" volume; tls/ and credentials/ are nested ones.
+  await writeVolume(dir, { "gateway.yaml": stringify(config) });
   const metrics = createMetrics({ defaultMetrics: false });
   const handle: TestGateway = {
     dir,
@@ -132,6 +135,7 @@ export async function startTestGateway(
     gateway: undefined,
     ports,
     swapVolume: (volume, files) => writeVolume(join(dir, volume), files),
+    config,
     usersYaml,
   };
   t.after(async () => {
@@ -140,7 +144,11 @@ export async function startTestGateway(
     await rm(dir, { recursive: true, force: true });
   });
   if (!options.noStart) {
-    handle.gateway = await startGateway(dir, { logger: pino({ level: "silent" }), metrics });
+    handle.gateway = await startGateway(dir, {
+      logger: pino({ level: "silent" }),
+      metrics,
+      reloadDebounceMs: 20,
+    });
   }
   return handle;
 }

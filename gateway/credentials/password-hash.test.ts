@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import bcrypt from "bcryptjs";
+import * as unixcrypt from "unixcrypt";
+import { ARGON2ID_PARAMETERS, hashPassword, parsePasswordHash, verifyPasswordHash } from "./password-hash.ts";
+
+// Generated with Dovecot 2.3.19.1: `doveadm pw -s <SCHEME> [-r <rounds>] -p <password>`.
+const DOVECOT = {
+  secret: [
+    "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$/4gUplKGIWulcBqCd4+vLQ$0lmXMoSjQcEhO+Y7c3PFcNHeRCmtJLX7mMR+YEJInws",
+    "{BLF-CRYPT}$2y$05$tjFugdy/9vT28lJ13gnVeO0AeLGDnQQajypylvgj8612xhfvEV3.q",
+    "{BLF-CRYPT}$2y$08$HbCOPR.qbNGWTEah3jpUteSYys5YR2xg1nrJKaDgZH99QL5v1.p1K",
+    "{SHA512-CRYPT}$6$cWnuWBN/pa7t9x1K$B6J46yuv2yaICLztTOP.eKaVDPlUwrygbqKI56Vvw5tG/LBHySqOhgRsZ2RNkfr5lESXN3Xix1KkfVYqUGVnT/",
+    "{SHA512-CRYPT}$6$rounds=10000$E3XIBU9mGWBnVuq1$UHuL96Bd/4gqbot7/rNV86Ki399ZHL/zd4K1Oil1xHhovrWRcBYoVNANbFMztie8uY5lq17/dlCuCAuKTBGCo1",
+  ],
+  "pässword with spaces": [
+    "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$UlMLH1EcbkJQDYR7se3sNQ$wBwSqeVzrE40Kk3Fhed7mDfoba4d7j6Hje+B2CxyyBI",
+    "{BLF-CRYPT}$2y$05$zJc6DLzIsuxwY4q.kNpE.OhDgmVjm.fzq/NjLsKHdgudUJTEVFvf.",
+    "{SHA512-CRYPT}$6$Y3APfF1DcO.mQxrn$NQ9GkyxTYUiAnFEafC5XnTFmxSPgPRDIDSQxmHDP30Y8IM6P1ow/5qiluBGmTD8AlpzIIMPGMB/gOL.7Bwvpm1",
+  ],
+};
+
+const ARGON_SALT_HASH = "/4gUplKGIWulcBqCd4+vLQ$0lmXMoSjQcEhO+Y7c3PFcNHeRCmtJLX7mMR+YEJInws";
+const SHA_HASH = "B6J46yuv2yaICLztTOP.eKaVDPlUwrygbqKI56Vvw5tG/LBHySqOhgRsZ2RNkfr5lESXN3Xix1KkfVYqUGVnT/";
+
+async function check(stored: string, right: string): Promise<void> {
+  const hash = parsePasswordHash(stored);
+  assert.equal(await verifyPasswordHash(hash, right), true, `${stored} accepts the right password`);
+  assert.equal(await verifyPasswordHash(hash, `${right}x`), false, `${stored} rejects a wrong password`);
+  assert.equal(await verifyPasswordHash(hash, ""), false, `${stored} rejects the empty password`);
+}
+
+describe("password hashes", () => {
+  for (const [password, hashes] of Object.entries(DOVECOT)) {
+    for (const stored of hashes) {
+      it(`verifies Dovecot's known-answer ${stored.slice(0, 30)}… of "${password}"`, () =>
+        check(stored, password));
+    }
+  }
+
+  it("parses the scheme from the Dovecot prefix and keeps the stored string", () => {
+    const [argon, bcryptHash, , sha] = DOVECOT.secret as [string, string, string, string];
+    assert.deepEqual(
+      [argon, bcryptHash, sha].map((stored) => parsePasswordHash(stored)).map((h) => [h.scheme, h.stored]),
+      [
+        ["argon2id", argon],
+        ["bcrypt", bcryptHash],
+        ["sha512-crypt", sha],
+      ],
+    );
+    assert.equal(parsePasswordHash(argon).digest, argon.slice("{ARGON2ID}".length));
+  });
+
+  it("hashPassword makes a PHC argon2id string with the OWASP parameters that verifies", async () => {
+    const stored = await hashPassword("correct horse");
+    const { memoryCost, timeCost, parallelism } = ARGON2ID_PARAMETERS;
+    assert.match(stored, /^\$argon2id\$v=19\$/);
+    for (const parameter of [`m=${memoryCost}`, `t=${timeCost}`, `p=${parallelism}`]) {
+      assert.ok(stored.split("$")[3]?.split(",").includes(parameter), `${stored} has ${parameter}`);
+    }
+    assert.deepEqual([memoryCost, timeCost, parallelism], [19456, 2, 1]);
+    await check(stored, "correct horse");
+    assert.notEqual(await hashPassword("correct horse"), stored, "a fresh salt each time");
+  });
+
+  it("verifies bcrypt hashes made by bcryptjs in every variant ($2a$, $2b$, $2y$)", async () => {
+    const made = await bcrypt.hash("tr0ub4dor", 4);
+    for (const variant of ["2a", "2b", "2y"])
+      await check(`{BLF-CRYPT}$${variant}${made.slice(3)}`, "tr0ub4dor");
+  });
+
+  it("verifies SHA512-CRYPT hashes made by unixcrypt, default and explicit rounds", async () => {
+    await check(`{SHA512-CRYPT}${unixcrypt.encrypt("hunter2")}`, "hunter2");
+    await check(`{SHA512-CRYPT}${unixcrypt.encrypt("hunter2", "$6$rounds=6000$abcdefgh")}`, "hunter2");
+  });
+
+  it("verifies argon2id with the {ARGON2ID} prefix as well as without, prefixes in any case", async () => {
+    const stored = await hashPassword("pw");
+    await check(`{ARGON2ID}${stored}`, "pw");
+    assert.equal(parsePasswordHash(`{argon2id}${stored}`).scheme, "argon2id");
+    assert.equal(parsePasswordHash(DOVECOT.secret[1]?.replace("BLF", "blf") ?? "").scheme, "bcrypt");
+  });
+
+  describe("refuses at parse time what it could not verify", () => {
+    const refused: [string, string, RegExp][] = [
+      ["a plaintext password", "plain text password", /unsupported password hash: expected/],
+      ["an empty string", "", /unsupported password hash/],
+      ["{PLAIN}", "{PLAIN}secret", /unsupported password hash scheme \{PLAIN\}/],
+      [
+        "{SSHA512}",
+        "{SSHA512}8E8v6gok3vu00LH7vN2EVEa7u/zEWvcWLzkveFNejSPvwqjQ1/2m0QUP6ZzaaEjsQ9Nhl3ZPe/5skaqhA4/AtHyfClM=",
+        /scheme \{SSHA512\}/,
+      ],
+      [
+        "{ARGON2I}",
+        "{ARGON2I}$argon2i$v=19$m=32768,t=4,p=1$HH8J3rh8lQg9Jy2XqnxcxQ$yLH+nKF3pkbAwhHeb5QttvhtIRPa9zkIuwXUrvLmM+g",
+        /scheme \{ARGON2I\}/,
+      ],
+      [
+        "PHC argon2i",
+        "$argon2i$v=19$m=32768,t=4,p=1$HH8J3rh8lQg9Jy2XqnxcxQ$yLH+nKF3pkbAwhHeb5QttvhtIRPa9zkIuwXUrvLmM+g",
+        /unsupported password hash/,
+      ],
+      [
+        "bcrypt without its prefix",
+        "$2y$05$tjFugdy/9vT28lJ13gnVeO0AeLGDnQQajypylvgj8612xhfvEV3.q",
+        /unsupported/,
+      ],
+      ["argon2id version 16", `$argon2id$v=16$m=65536,t=3,p=1$${ARGON_SALT_HASH}`, /malformed argon2id/],
+      ["argon2id with t=0", `$argon2id$v=19$m=65536,t=0,p=1$${ARGON_SALT_HASH}`, /malformed argon2id/],
+      ["argon2id with m < 8p", `$argon2id$v=19$m=7,t=1,p=1$${ARGON_SALT_HASH}`, /malformed argon2id/],
+      [
+        "argon2id with a repeated parameter",
+        `$argon2id$v=19$m=65536,m=1,t=3$${ARGON_SALT_HASH}`,
+        /malformed argon2id/,
+      ],
+      [
+        "argon2id without its hash",
+        "$argon2id$v=19$m=65536,t=3,p=1$/4gUplKGIWulcBqCd4+vLQ",
+        /malformed argon2id/,
+      ],
+      [
+        "bcrypt $2x$",
+        "{BLF-CRYPT}$2x$05$tjFugdy/9vT28lJ13gnVeO0AeLGDnQQajypylvgj8612xhfvEV3.q",
+        /malformed bcrypt/,
+      ],
+      [
+        "truncated bcrypt",
+        "{BLF-CRYPT}$2y$05$tjFugdy/9vT28lJ13gnVeO0AeLGDnQQajypylvgj8612xhfvEV3",
+        /malformed bcrypt/,
+      ],
+      [
+        "SHA512-CRYPT with rounds < 1000",
+        `{SHA512-CRYPT}$6$rounds=999$E3XIBU9mGWBnVuq1$${SHA_HASH}`,
+        /malformed SHA512/,
+      ],
+      [
+        "SHA256-CRYPT under the SHA512 prefix",
+        `{SHA512-CRYPT}$5$cWnuWBN/pa7t9x1K$${SHA_HASH}`,
+        /malformed SHA512/,
+      ],
+    ];
+    for (const [description, stored, message] of refused) {
+      it(`refuses ${description}`, () => {
+        assert.throws(() => parsePasswordHash(stored), message);
+      });
+    }
+
+    it("never echoes the stored value in the error", () => {
+      assert.throws(
+        () => parsePasswordHash("{PLAIN}hunter2"),
+        (error: Error) => !error.message.includes("hunter2"),
+      );
+    });
+  });
+
+  it("accepts argon2id parameters in any order (node-argon2 writes m,p,t)", async () => {
+    const stored = await hashPassword("order");
+    assert.match(stored, /\$m=19456,p=1,t=2\$/);
+    const reordered = stored.replace("m=19456,p=1,t=2", "m=19456,t=2,p=1");
+    await check(reordered, "order");
+  });
+});

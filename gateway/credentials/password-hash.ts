@@ -1,0 +1,102 @@
+// Password hashes at rest: the gateway's own argon2id (PHC string) plus the Dovecot `{SCHEME}` forms that
+// existing user bases migrate with. Parsing happens when the credentials file is loaded, so a hash the
+// gateway cannot verify refuses the file instead of silently failing every login for that user.
+import * as argon2 from "argon2";
+import bcrypt from "bcryptjs";
+import * as unixcrypt from "unixcrypt";
+
+export type PasswordScheme = "argon2id" | "bcrypt" | "sha512-crypt";
+
+/** A stored hash the gateway knows how to verify. `stored` is the string exactly as written in the file
+ *  (what the verified-credential cache binds to); `digest` is it without any Dovecot `{SCHEME}` prefix. */
+export interface PasswordHash {
+  scheme: PasswordScheme;
+  stored: string;
+  digest: string;
+}
+
+/** OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane. */
+export const ARGON2ID_PARAMETERS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+// Parameter order varies between writers (libargon2 and Dovecot: m,t,p; node-argon2: m,p,t).
+const ARGON2ID =
+  /^\$argon2id\$v=19\$([mtp]=\d{1,10}(?:,[mtp]=\d{1,10}){2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{6,}$/;
+const BCRYPT = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
+const SHA512_CRYPT = /^\$6\$(?:rounds=(\d{1,9})\$)?[./A-Za-z0-9]{0,16}\$[./A-Za-z0-9]{86}$/;
+
+// glibc's bounds for `rounds=`; outside them crypt(3) silently clamps, so the stored string could never match.
+const SHA512_CRYPT_MIN_ROUNDS = 1000;
+
+// Dovecot matches scheme names case-insensitively.
+const DOVECOT_PREFIXES = new Map<string, PasswordScheme>([
+  ["{ARGON2ID}", "argon2id"],
+  ["{BLF-CRYPT}", "bcrypt"],
+  ["{SHA512-CRYPT}", "sha512-crypt"],
+]);
+
+function schemeOf(prefix: string | undefined, digest: string): PasswordScheme | undefined {
+  if (prefix !== undefined) return DOVECOT_PREFIXES.get(prefix.toUpperCase());
+  return digest.startsWith("$argon2id$") ? "argon2id" : undefined;
+}
+
+/** Parses a stored hash; throws an Error naming the problem (never echoing the hash) when unsupported. */
+export function parsePasswordHash(stored: string): PasswordHash {
+  const prefix = /^\{[A-Za-z0-9.-]+\}/.exec(stored)?.[0];
+  const digest = prefix === undefined ? stored : stored.slice(prefix.length);
+  const scheme = schemeOf(prefix, digest);
+  if (scheme === undefined) {
+    throw new Error(
+      prefix === undefined
+        ? "unsupported password hash: expected a $argon2id$ PHC string or a {ARGON2ID}, {BLF-CRYPT} or {SHA512-CRYPT} hash"
+        : `unsupported password hash scheme ${prefix}: expected {ARGON2ID}, {BLF-CRYPT} or {SHA512-CRYPT}`,
+    );
+  }
+  checkDigest(scheme, digest);
+  return { scheme, stored, digest };
+}
+
+function checkDigest(scheme: PasswordScheme, digest: string): void {
+  switch (scheme) {
+    case "argon2id": {
+      const list = ARGON2ID.exec(digest)?.[1] ?? "";
+      const parameter = (name: string) => Number(new RegExp(`(?:^|,)${name}=(\\d+)`).exec(list)?.[1]);
+      const [memory, time, lanes] = [parameter("m"), parameter("t"), parameter("p")];
+      // Argon2 (RFC 9106 §3.1): t >= 1, p >= 1, m >= 8p KiB. NaN (a missing or repeated name) fails too.
+      if (!(time >= 1 && lanes >= 1 && memory >= 8 * lanes)) {
+        throw new Error(
+          "malformed argon2id hash: expected $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>",
+        );
+      }
+      return;
+    }
+    case "bcrypt":
+      if (!BCRYPT.test(digest)) throw new Error("malformed bcrypt hash: expected $2y$<cost>$<53 characters>");
+      return;
+    case "sha512-crypt": {
+      const match = SHA512_CRYPT.exec(digest);
+      if (!match || (match[1] !== undefined && Number(match[1]) < SHA512_CRYPT_MIN_ROUNDS)) {
+        throw new Error(
+          "malformed SHA512-CRYPT hash: expected $6$[rounds=N$]<salt>$<86 characters>, N >= 1000",
+        );
+      }
+      return;
+    }
+  }
+}
+
+/** Checks a password against a parsed hash. Every scheme compares in constant time inside its library. */
+export async function verifyPasswordHash(hash: PasswordHash, password: string): Promise<boolean> {
+  switch (hash.scheme) {
+    case "argon2id":
+      return argon2.verify(hash.digest, password);
+    case "bcrypt":
+      return bcrypt.compare(password, hash.digest);
+    case "sha512-crypt":
+      return unixcrypt.verify(password, hash.digest);
+  }
+}
+
+/** Hashes a password for storage: an argon2id PHC string with the OWASP parameters and a random salt. */
+export function hashPassword(password: string): Promise<string> {
+  return argon2.hash(password, { type: argon2.argon2id, ...ARGON2ID_PARAMETERS });
+}
