@@ -13,6 +13,8 @@ import type { BearerVerifier } from "./credentials/oauth/bearer-verifier.ts";
 import type { CredentialStore } from "./credentials/store.ts";
 import { createHttpServer } from "./observability/http.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { RateLimiter } from "./policy/rate-limiter.ts";
+import { sourceAllowed } from "./policy/source-address.ts";
 import { UpstreamRelay } from "./relay/upstream.ts";
 import { Drain } from "./runtime/drain.ts";
 import {
@@ -81,6 +83,8 @@ function authSettings(state: Omit<State, "auth" | "fingerprints">, throttle: Aut
     throttle,
     maxFailuresPerConnection: config.auth.bruteForce.maxFailuresPerConnection,
     failureDelayMs: config.auth.bruteForce.failureDelaySeconds * 1000,
+    sourceAllowed: (username: string, address: string) =>
+      sourceAllowed(state.store.lookup(username)?.allowedCidrs ?? [], address),
     metrics,
   } satisfies AuthSettings;
 }
@@ -115,6 +119,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
     fingerprints: await fingerprints(config, dir),
   };
   const drain = new Drain();
+  const limiter = new RateLimiter();
   const recordLoad = (kind: ConfigKind) => {
     metrics.configReloads.inc({ kind, result: "success" });
     metrics.configLastReloadSuccess.set({ kind }, Date.now() / 1000);
@@ -138,6 +143,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
         logger: logger.child({ listener: listener.name }),
         metrics,
         drain,
+        limiter,
         config: () => state.config,
         auth: () => state.auth,
         lookupUser: (username) => state.store.lookup(username),

@@ -2,6 +2,7 @@
 // The operator renders it from a SubmissionGateway; standalone users write it by hand. Paths are
 // relative to the configuration directory, which is laid out like mounted Kubernetes volumes.
 import { z } from "zod";
+import { RateLimitSchema } from "../policy/rate-limit-schema.ts";
 import { MECHANISM_NAMES } from "../sasl/mechanism.ts";
 
 const port = z.number().int().min(1).max(65535);
@@ -74,7 +75,23 @@ export const UpstreamSchema = z.object({
   tls: z.enum(["none", "starttls", "implicit"]).default("starttls"),
   verifyCertificate: z.boolean().default(true),
   caFile: z.string().optional(),
-  pool: z.number().int().min(1).max(100).default(5),
+  /** Most upstream connections open at once; each client transaction holds one while it runs. */
+  pool: z.number().int().min(1).max(1000).default(50),
+  /** Credentials the gateway uses with the upstream, read from mounted Secret files (re-read when
+   *  they change, so a refreshed XOAUTH2 token is picked up without a restart). */
+  auth: z
+    .object({
+      mechanism: z.enum(["PLAIN", "LOGIN", "XOAUTH2"]).default("PLAIN"),
+      usernameFile: z.string(),
+      /** PLAIN/LOGIN password. */
+      passwordFile: z.string().optional(),
+      /** XOAUTH2 access token (e.g. kept fresh by a token-refresher sidecar). */
+      tokenFile: z.string().optional(),
+    })
+    .refine((a) => (a.mechanism === "XOAUTH2" ? a.tokenFile !== undefined : a.passwordFile !== undefined), {
+      message: "PLAIN/LOGIN need passwordFile, XOAUTH2 needs tokenFile",
+    })
+    .optional(),
   connectionTimeoutSeconds: seconds.default(10),
   socketTimeoutSeconds: seconds.default(60),
 });
@@ -94,6 +111,14 @@ export const LimitsSchema = z.object({
   shutdownGraceSeconds: seconds.default(25),
 });
 
+export const PolicySchema = z.object({
+  /** Which sender must belong to the authenticated user: the envelope MAIL FROM, the header From,
+   *  or both (the default: SPF checks the first, DMARC and people read the second). */
+  senderAlignment: z.enum(["envelope", "header", "both"]).default("both"),
+  /** Default per-user send limits; a user's own `rateLimit` in the users file replaces it. */
+  rateLimit: RateLimitSchema.optional(),
+});
+
 export const HttpSchema = z.object({
   /** /livez, /readyz and /metrics; kept off the SMTP ports so probes never touch the SMTP surface. */
   address: z.string().default("0.0.0.0"),
@@ -108,6 +133,7 @@ export const GatewayConfigSchema = z
     auth: AuthSchema.default(AuthSchema.parse({})),
     upstream: UpstreamSchema,
     limits: LimitsSchema.default(LimitsSchema.parse({})),
+    policy: PolicySchema.default(PolicySchema.parse({})),
     http: HttpSchema.default(HttpSchema.parse({})),
   })
   .superRefine((cfg, ctx) => {

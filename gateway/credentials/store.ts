@@ -1,6 +1,7 @@
 // The credential store: answers the secret questions of the SASL mechanisms from one parsed credentials
 // file. Construction only indexes the parsed file (no hashing), so a hot reload is "build a new store,
 // swap the reference"; the verified-credential cache is process-wide and outlives the swap.
+import type { RateLimit } from "../policy/rate-limit-schema.ts";
 import type { CramMd5Lookup, PasswordVerdict, ScramLookup } from "../sasl/mechanism.ts";
 import { decoyPasswordHash, decoyScramCredential, unprovable } from "./decoy.ts";
 import { verifyPasswordHash } from "./password-hash.ts";
@@ -15,6 +16,7 @@ export interface UserProfile {
   senders: readonly string[];
   authorizeFor: readonly string[];
   allowedCidrs: readonly string[];
+  rateLimit?: RateLimit | undefined;
 }
 
 export interface CredentialStoreOptions {
@@ -62,8 +64,15 @@ export class CredentialStore {
   lookup(username: string): UserProfile | undefined {
     const user = this.#users.get(usernameKey(username));
     if (!user) return undefined;
-    const { username: canonical, disabled, senders, authorizeFor, allowedCidrs } = user;
-    return { username: canonical, disabled, senders, authorizeFor, allowedCidrs };
+    const { username: canonical, disabled, senders, authorizeFor, allowedCidrs, rateLimit } = user;
+    return {
+      username: canonical,
+      disabled,
+      senders,
+      authorizeFor,
+      allowedCidrs,
+      ...(rateLimit ? { rateLimit } : {}),
+    };
   }
 
   /**

@@ -4,6 +4,7 @@
 // Error messages name fields, never values: the file holds secrets.
 import { LineCounter, parse, YAMLError } from "yaml";
 import { z } from "zod";
+import { RateLimitSchema } from "../policy/rate-limit-schema.ts";
 import { parsePasswordHash } from "./password-hash.ts";
 import { SCRAM_MIN_ITERATIONS } from "./scram-credential.ts";
 
@@ -67,6 +68,8 @@ const userSchema = z.strictObject({
   senders: z.array(address),
   authorizeFor: z.array(identity).default([]),
   allowedCidrs: z.array(cidr).default([]),
+  /** Replaces the gateway's default send limits for this user. */
+  rateLimit: RateLimitSchema.optional(),
   verifiers: verifiersSchema,
 });
 

@@ -46,6 +46,8 @@ export interface AuthSettings {
   throttle: AuthThrottle;
   maxFailuresPerConnection: number;
   failureDelayMs: number;
+  /** Whether `username` may authenticate from `remoteAddress` (the user's allowed networks). */
+  sourceAllowed: (username: string, remoteAddress: string) => boolean;
   metrics?: Metrics | undefined;
 }
 
@@ -146,6 +148,10 @@ async function succeed(
   if (settings.throttle.userLocked(step.username)) {
     // Same reply whether or not the password was right, so a lockout is no password oracle.
     return finish(io, settings, mechanism, "locked", Replies.authLockedOut);
+  }
+  if (!settings.sourceAllowed(step.username, io.remoteAddress)) {
+    // Right credentials from the wrong network look exactly like wrong credentials.
+    return fail(io, settings, mechanism, { kind: "failure", reason: "invalid", username: step.username });
   }
   io.succeed({ username: step.username, authzid: step.authzid, mechanism });
   settings.metrics?.authAttempts.inc({ mechanism, result: "success" });

@@ -3,6 +3,8 @@
 import type { Logger } from "pino";
 import type { GatewayConfig, ListenerConfig } from "../config/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { RateLimit } from "../policy/rate-limit-schema.ts";
+import type { RateLimiter } from "../policy/rate-limiter.ts";
 import type { UpstreamRelay } from "../relay/upstream.ts";
 import type { Drain } from "../runtime/drain.ts";
 import type { AuthSettings } from "./auth-command.ts";
@@ -11,6 +13,8 @@ import type { AuthSettings } from "./auth-command.ts";
 export interface SenderRecord {
   username: string;
   senders: readonly string[];
+  authorizeFor: readonly string[];
+  rateLimit?: RateLimit | undefined;
 }
 
 export interface ListenerRuntime {
@@ -20,6 +24,8 @@ export interface ListenerRuntime {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly drain: Drain;
+  /** Per-user send limits; outlives reloads. */
+  readonly limiter: RateLimiter;
   config(): GatewayConfig;
   auth(): AuthSettings;
   lookupUser(username: string): SenderRecord | undefined;

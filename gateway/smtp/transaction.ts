@@ -3,6 +3,7 @@
 import { Readable } from "node:stream";
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
 import { isValidMailbox } from "../policy/address.ts";
+import { headerFrom } from "../policy/header-from.ts";
 import { maySendAs } from "../policy/senders.ts";
 import type { AuthenticatedUser } from "./auth-command.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
@@ -19,6 +20,16 @@ export function smtpError(reply: SmtpReply): Error & { responseCode: number } {
 }
 
 const SessionReplies = {
+  headerFromNotOwned: {
+    code: 550,
+    enhanced: "5.7.1",
+    text: "From header address not owned by authenticated user",
+  },
+  headerFromInvalid: {
+    code: 550,
+    enhanced: "5.6.0",
+    text: "Message header must have at most one From field, with an address",
+  },
   relayDenied: { code: 554, enhanced: "5.7.1", text: "Relay access denied: authenticate first" },
   badSender: { code: 553, enhanced: "5.1.7", text: "Bad sender address syntax" },
   senderNotOwned: { code: 553, enhanced: "5.7.1", text: "Sender address not owned by authenticated user" },
@@ -36,6 +47,37 @@ function reject(rt: ListenerRuntime, reason: string, reply: SmtpReply, done: Don
   done(smtpError(reply));
 }
 
+/** The user the transaction is on behalf of: the SASL authorization identity if one was granted. */
+function identityOf(user: AuthenticatedUser): string {
+  return user.authzid ?? user.username;
+}
+
+/** Sender patterns the session may use, including those of an RFC 4954 §5 `AUTH=` identity the
+ *  user is allowed to submit for; any other `AUTH=` value is treated as `AUTH=<>` (ignored). */
+function senderPatterns(rt: ListenerRuntime, user: AuthenticatedUser, authParam: unknown): string[] {
+  const record = rt.lookupUser(identityOf(user));
+  if (!record) return [];
+  const patterns = [...record.senders];
+  if (typeof authParam === "string" && authParam !== "<>") {
+    const onBehalfOf = authParam.replace(/^<(.*)>$/, "$1").toLowerCase();
+    const allowed = record.authorizeFor.some((a) => a.toLowerCase() === onBehalfOf);
+    if (allowed) patterns.push(...(rt.lookupUser(onBehalfOf)?.senders ?? []));
+  }
+  return patterns;
+}
+
+function rateLimitOf(rt: ListenerRuntime, user: AuthenticatedUser) {
+  return rt.lookupUser(identityOf(user))?.rateLimit ?? rt.config().policy.rateLimit;
+}
+
+function rateLimited(retryAfterSeconds: number, what: string): SmtpReply {
+  return {
+    code: 451,
+    enhanced: "4.7.1",
+    text: `${what} rate limit exceeded, retry after ${retryAfterSeconds} seconds`,
+  };
+}
+
 export function onMailFrom(
   rt: ListenerRuntime,
   address: SMTPServerAddress,
@@ -45,10 +87,15 @@ export function onMailFrom(
   const user = authenticatedUser(session);
   if (!user) return done(); // relay-port without AUTH: refused at RCPT, as RFC 5321 relaying is
   if (!isValidMailbox(address.address)) return reject(rt, "sender_syntax", SessionReplies.badSender, done);
-  const record = rt.lookupUser(user.authzid ?? user.username);
-  if (!record || !maySendAs(record.senders, address.address)) {
+  const patterns = senderPatterns(rt, user, address.args ? address.args.AUTH : undefined);
+  senderPatternsBySession.set(session, patterns);
+  if (rt.config().policy.senderAlignment !== "header" && !maySendAs(patterns, address.address)) {
     return reject(rt, "sender_not_owned", SessionReplies.senderNotOwned, done);
   }
+  const limit = rateLimitOf(rt, user);
+  const verdict = limit ? rt.limiter.checkMessage(identityOf(user), limit) : { ok: true as const };
+  if (!verdict.ok)
+    return reject(rt, "rate_limit_messages", rateLimited(verdict.retryAfterSeconds, "Message"), done);
   done();
 }
 
@@ -65,7 +112,29 @@ export function onRcptTo(
   if (session.envelope.rcptTo.length >= rt.config().limits.maxRecipients) {
     return reject(rt, "too_many_recipients", SessionReplies.tooManyRecipients, done);
   }
+  const user = authenticatedUser(session) as AuthenticatedUser;
+  const limit = rateLimitOf(rt, user);
+  const pending = session.envelope.rcptTo.length;
+  const verdict = limit ? rt.limiter.checkRecipient(identityOf(user), limit, pending) : { ok: true as const };
+  if (!verdict.ok) {
+    return reject(rt, "rate_limit_recipients", rateLimited(verdict.retryAfterSeconds, "Recipient"), done);
+  }
   done();
+}
+
+/** Per-session sender patterns, computed once at MAIL FROM for the header check at DATA. */
+const senderPatternsBySession = new WeakMap<SMTPServerSession, string[]>();
+
+function headerMisalignment(
+  rt: ListenerRuntime,
+  session: SMTPServerSession,
+  body: Buffer,
+): SmtpReply | undefined {
+  if (!authenticatedUser(session) || rt.config().policy.senderAlignment === "envelope") return undefined;
+  const from = headerFrom(body);
+  if (!from.ok) return SessionReplies.headerFromInvalid;
+  const patterns = senderPatternsBySession.get(session) ?? [];
+  return from.addresses.every((a) => maySendAs(patterns, a)) ? undefined : SessionReplies.headerFromNotOwned;
 }
 
 /** Bare CR or LF never goes upstream (SMTP smuggling): every line ending becomes CRLF. */
@@ -91,8 +160,14 @@ export function onData(
       rt.metrics.messages.inc({ result: "rejected", reason: "size" });
       return reject(rt, "message_size", SessionReplies.messageTooBig, done);
     }
+    const body = Buffer.concat(chunks);
+    const misaligned = headerMisalignment(rt, session, body);
+    if (misaligned) {
+      rt.metrics.messages.inc({ result: "rejected", reason: "header_from" });
+      return reject(rt, "header_from", misaligned, done);
+    }
     rt.drain.relaying.add(session);
-    relay(rt, Buffer.concat(chunks), session)
+    relay(rt, body, session)
       .then(
         (reply) => done(reply.code < 300 ? null : smtpError(reply), reply.text),
         (err: unknown) => done(err as Error),
@@ -123,6 +198,8 @@ async function relay(rt: ListenerRuntime, body: Buffer, session: SMTPServerSessi
   if (outcome.ok) {
     rt.metrics.relay.inc({ result: "accepted", code_class: "2xx" });
     rt.metrics.messages.inc({ result: "accepted", reason: "relayed" });
+    const user = authenticatedUser(session);
+    if (user) rt.limiter.record(identityOf(user), envelope.to.length);
     return { code: 250, enhanced: "2.6.0", text: `Ok: relayed as ${session.id}` };
   }
   rt.metrics.relay.inc({ result: "failed", code_class: outcome.codeClass });

@@ -1,0 +1,68 @@
+// Sliding-window send limits per user. Usage is recorded when the upstream accepted a message, and
+// checked before a transaction (messages) and before each recipient (recipients), so a refused or
+// failed message never uses up a user's allowance. Counts are per gateway process: with N replicas
+// a user can send up to N times the limit (documented; a shared store would cost a network hop on
+// every message).
+import type { RateLimit } from "./rate-limit-schema.ts";
+
+interface Usage {
+  at: number;
+  recipients: number;
+}
+
+export type RateVerdict = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/** Bounded so a flood of distinct users cannot grow memory without limit. */
+const MAX_USERS = 100_000;
+
+export class RateLimiter {
+  readonly #usage = new Map<string, Usage[]>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  #window(user: string, limit: RateLimit): Usage[] {
+    const since = this.#now() - limit.windowSeconds * 1000;
+    const kept = (this.#usage.get(user) ?? []).filter((u) => u.at > since);
+    if (kept.length > 0) this.#usage.set(user, kept);
+    else this.#usage.delete(user);
+    return kept;
+  }
+
+  #refusal(window: Usage[], limit: RateLimit): RateVerdict {
+    const oldest = window[0]?.at ?? this.#now();
+    const retryAfterSeconds = Math.max(
+      1,
+      Math.ceil((oldest + limit.windowSeconds * 1000 - this.#now()) / 1000),
+    );
+    return { ok: false, retryAfterSeconds };
+  }
+
+  /** May `user` start another message? */
+  checkMessage(user: string, limit: RateLimit): RateVerdict {
+    if (limit.messages === undefined) return { ok: true };
+    const window = this.#window(user, limit);
+    return window.length < limit.messages ? { ok: true } : this.#refusal(window, limit);
+  }
+
+  /** May `user` add one more recipient, with `pending` already accepted in this transaction? */
+  checkRecipient(user: string, limit: RateLimit, pending: number): RateVerdict {
+    if (limit.recipients === undefined) return { ok: true };
+    const window = this.#window(user, limit);
+    const used = window.reduce((sum, u) => sum + u.recipients, 0);
+    return used + pending < limit.recipients ? { ok: true } : this.#refusal(window, limit);
+  }
+
+  /** Records a message the upstream accepted. */
+  record(user: string, recipients: number): void {
+    if (!this.#usage.has(user) && this.#usage.size >= MAX_USERS) {
+      const oldest = this.#usage.keys().next();
+      if (!oldest.done) this.#usage.delete(oldest.value);
+    }
+    const list = this.#usage.get(user) ?? [];
+    list.push({ at: this.#now(), recipients });
+    this.#usage.set(user, list);
+  }
+}
