@@ -1,0 +1,165 @@
+// Postern's shared API vocabulary: references, durations, rate limits, address patterns and the list
+// helpers both kinds use. Every check here is one the CRD can express too (pattern, bounds, enum, CEL),
+// so zod and the API server accept the same objects.
+import { z } from "zod";
+import { cidrRule, withRules } from "../cel.ts";
+import { condition, objectMeta } from "./kubernetes.ts";
+
+export const group = "postern.io";
+export const version = "v1alpha1";
+
+/** The envelope of a Postern object: apiVersion, kind, metadata, spec and the operator-written status. */
+export function posternObject<K extends string, Spec extends z.ZodType, Status extends z.ZodType>(
+  kind: K,
+  spec: Spec,
+  status: Status,
+) {
+  return z.object({
+    apiVersion: z.literal(`${group}/${version}`),
+    kind: z.literal(kind),
+    metadata: objectMeta,
+    spec,
+    status: status.optional(),
+  });
+}
+
+/** The status every Postern kind reports, plus the kind's own fields. */
+export function observedStatus<S extends z.ZodRawShape>(conditionsText: string, shape: S) {
+  return z.object({
+    observedGeneration: z
+      .int()
+      .min(0)
+      .optional()
+      .describe("The .metadata.generation the operator last acted on; behind it, the status is stale."),
+    conditions: mapList(condition, "type", 16).optional().describe(conditionsText),
+    ...shape,
+  });
+}
+
+/** A DNS-1123 subdomain: the names of Secrets, ServiceAccounts, PriorityClasses and Postern objects. */
+export const objectName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+
+/** `{ name }` of an object of kind `kind` in the object's own namespace. */
+export function localRef(kind: string) {
+  return z.object({ name: objectName.describe(`Name of the ${kind} in the same namespace.`) });
+}
+
+/** `{ name, key }` of one key of a Secret in the same namespace (core/v1 SecretKeySelector, minus `optional`). */
+export function secretKeyRef(defaultKey: string) {
+  return z.object({
+    name: objectName.describe("Name of the Secret in the same namespace."),
+    key: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[-._a-zA-Z0-9]+$/)
+      .default(defaultKey)
+      .describe("Key within the Secret's data."),
+  });
+}
+
+export const port = z.int32().min(1).max(65535);
+
+/** Go-style durations, the subset people write: "500ms", "30s", "5m", "1h30m". */
+export function duration(defaultValue: string) {
+  return z
+    .string()
+    .max(32)
+    .regex(/^([0-9]+(ms|s|m|h))+$/)
+    .default(defaultValue);
+}
+
+/** An IPv4 or IPv6 CIDR, checked by the API server's CEL `isCIDR`. */
+export const cidr = withRules(z.string().max(49), [cidrRule]);
+
+export const cidrList = z.array(cidr).max(64);
+
+/** What a message may claim as its sender: an exact address, or `*@domain` for any address at a domain. */
+export const senderPattern = z
+  .string()
+  .max(254)
+  .regex(
+    /^(\*|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/,
+  );
+
+/** A host name, an IPv4 address or an (unbracketed) IPv6 address. */
+export const host = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(
+    /^([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]+)$/,
+  );
+
+export function url(schemes: "https" | "http(s)") {
+  return z
+    .string()
+    .max(2048)
+    .regex(schemes === "https" ? /^https:\/\/[^\s/?#]+([/?#]\S*)?$/ : /^https?:\/\/[^\s/?#]+([/?#]\S*)?$/);
+}
+
+export const stringMap = z.record(z.string(), z.string());
+
+const count = z.int32().min(0);
+
+/**
+ * Per-user sending limits. The gateway's policy holds the defaults; an SmtpUser overrides field by field,
+ * so the user's version has no defaults of its own (absent means "as the gateway says").
+ */
+export function rateLimits(defaults?: {
+  messagesPerMinute: number;
+  messagesPerDay: number;
+  recipientsPerDay: number;
+}) {
+  const limit = (key: keyof NonNullable<typeof defaults>, text: string) =>
+    (defaults === undefined ? count.optional() : count.default(defaults[key])).describe(
+      `${text} 0 lifts the limit.`,
+    );
+  return z.object({
+    messagesPerMinute: limit("messagesPerMinute", "Messages a user may submit per minute (a burst limit)."),
+    messagesPerDay: limit("messagesPerDay", "Messages a user may submit per rolling 24 hours."),
+    recipientsPerDay: limit(
+      "recipientsPerDay",
+      "Recipients, summed over messages, a user may reach per rolling 24 hours.",
+    ),
+  });
+}
+
+/** Zod's side of a list the API server keeps unique (list-type map or set). */
+function unique<T>(keyOf: (item: T) => unknown, what: string) {
+  return (items: T[], ctx: z.RefinementCtx) => {
+    const seen = new Set<unknown>();
+    items.forEach((item, index) => {
+      const key = keyOf(item);
+      if (seen.has(key))
+        ctx.addIssue({ code: "custom", message: `duplicate ${what} ${JSON.stringify(key)}`, path: [index] });
+      seen.add(key);
+    });
+  };
+}
+
+/** A list of objects merged by `key` on server-side apply (`x-kubernetes-list-type: map`). */
+export function mapList<T extends z.ZodObject, K extends keyof z.output<T> & string>(
+  item: T,
+  key: K,
+  maxItems: number,
+) {
+  return z
+    .array(item)
+    .max(maxItems)
+    .superRefine(unique((entry: z.output<T>) => entry[key], key))
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": [key] });
+}
+
+/** A list of distinct scalars (`x-kubernetes-list-type: set`). */
+export function setList<T extends z.ZodType<string>>(item: T, maxItems: number) {
+  return z
+    .array(item)
+    .max(maxItems)
+    .superRefine(unique((entry: string) => entry, "value"))
+    .meta({ "x-kubernetes-list-type": "set" });
+}

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { user } from "../rule-cases.ts";
+import { parseSmtpUser, saslUsername } from "./smtp-user.ts";
+
+function parsed(manifest: unknown) {
+  const result = parseSmtpUser(manifest);
+  if (!result.ok) assert.fail(result.error);
+  return result.value;
+}
+
+const refusedAt = (manifest: unknown) => {
+  const result = parseSmtpUser(manifest);
+  return result.ok ? [] : [...new Set(result.issues.map((issue) => issue.path))];
+};
+
+describe("SmtpUser defaults", () => {
+  it("fill in the Secret keys and the disabled flag, and nothing else", () => {
+    assert.deepEqual(parsed(user()).spec, {
+      gatewayRef: { name: "corp" },
+      passwordSecretRef: { name: "rule-case-password", key: "password" },
+      allowedSenders: ["app@example.com"],
+      disabled: false,
+    });
+    const hash = parsed(user({ passwordSecretRef: undefined, passwordHashSecretRef: { name: "h" } }));
+    assert.deepEqual(hash.spec.passwordHashSecretRef, { name: "h", key: "hash" });
+  });
+
+  it("leave rate limits unset, so the gateway's apply field by field", () => {
+    assert.deepEqual(parsed(user({ rateLimits: { messagesPerDay: 0 } })).spec.rateLimits, {
+      messagesPerDay: 0,
+    });
+  });
+});
+
+describe("saslUsername", () => {
+  it("is spec.username when set", () => {
+    assert.equal(saslUsername(parsed(user({ username: "alice@example.com" }))), "alice@example.com");
+  });
+  it("is metadata.name otherwise", () => {
+    assert.equal(saslUsername(parsed(user())), "rule-case");
+  });
+});
+
+describe("SmtpUser validation", () => {
+  it("takes exact addresses and *@domain as senders", () => {
+    parsed(
+      user({ allowedSenders: ["alice@example.com", "*@example.com", "first.last+tag@mail.example.co.uk"] }),
+    );
+  });
+
+  it("refuses senders that are not plain addresses, and CR/LF smuggled into them", () => {
+    for (const sender of [
+      "alice",
+      "alice@",
+      "*@*",
+      "<alice@example.com>",
+      '"alice smith"@example.com',
+      "alice@example.com\r\nRCPT TO:<victim@example.org>",
+      "alice@@example.com",
+      "alice@example..com",
+      "@example.com",
+    ]) {
+      assert.deepEqual(refusedAt(user({ allowedSenders: [sender] })), ["spec.allowedSenders[0]"], sender);
+    }
+  });
+
+  it("requires at least one sender, each once", () => {
+    assert.deepEqual(refusedAt(user({ allowedSenders: [] })), ["spec.allowedSenders"]);
+    assert.deepEqual(refusedAt(user({ allowedSenders: ["a@example.com", "a@example.com"] })), [
+      "spec.allowedSenders[1]",
+    ]);
+  });
+
+  it("refuses usernames with spaces or control characters", () => {
+    for (const username of ["alice smith", "alice\r\n", "alice\u0000", ""]) {
+      assert.deepEqual(refusedAt(user({ username })), ["spec.username"], JSON.stringify(username));
+    }
+  });
+});
+
+describe("SmtpUser round trips", () => {
+  it("parsing is idempotent and survives JSON, for any valid user", () => {
+    const sender = fc.oneof(
+      fc.emailAddress().filter((a) => !a.includes('"') && a.length <= 254),
+      fc.domain().map((d) => `*@${d}`),
+    );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(sender, { minLength: 1, maxLength: 5 }),
+        fc.option(fc.integer({ min: 0, max: 100000 }), { nil: undefined }),
+        fc.boolean(),
+        (allowedSenders, messagesPerDay, disabled) => {
+          const rateLimits = messagesPerDay === undefined ? undefined : { messagesPerDay };
+          // Through JSON first, as kubectl sends it: no keys holding undefined.
+          const once = parsed(JSON.parse(JSON.stringify(user({ allowedSenders, rateLimits, disabled }))));
+          assert.deepEqual(parsed(JSON.parse(JSON.stringify(once))), once);
+        },
+      ),
+    );
+  });
+});
