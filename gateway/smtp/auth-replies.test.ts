@@ -1,6 +1,7 @@
 // Every AUTH-related reply of the design table, byte for byte, against a real running gateway.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { scramClient } from "../sasl/testing/scram-client.ts";
 import { freePort } from "../testing/ports.ts";
 import { RawSmtp } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
@@ -67,6 +68,24 @@ test("AUTH replies follow the design table", async (t) => {
       "538 5.7.11 Encryption required for requested authentication mechanism",
     );
     assert.equal((await c.command("AUTH LOGIN")).code, 538);
+    c.close();
+  });
+
+  await t.test("SCRAM-SHA-256 works before STARTTLS, but no mail goes in the clear: 530 5.7.0", async () => {
+    const c = await RawSmtp.connect(submission);
+    await c.read();
+    await c.command("EHLO client.test");
+    const client = scramClient(ALICE.username, ALICE.password);
+    const first = await c.command(`AUTH SCRAM-SHA-256 ${client.first.toString("base64")}`);
+    assert.equal(first.code, 334);
+    const { message, serverFinal } = client.final(Buffer.from(first.last.slice(4), "base64"));
+    const last = await c.command(message.toString("base64"));
+    assert.equal(Buffer.from(last.last.slice(4), "base64").toString(), serverFinal);
+    assert.equal((await c.command("")).last, "235 2.7.0 Authentication successful");
+    assert.equal(
+      (await c.command("MAIL FROM:<alice@example.test>")).last,
+      "530 5.7.0 Must issue a STARTTLS command first",
+    );
     c.close();
   });
 

@@ -20,6 +20,7 @@ export function smtpError(reply: SmtpReply): Error & { responseCode: number } {
 }
 
 const SessionReplies = {
+  tlsRequired: { code: 530, enhanced: "5.7.0", text: "Must issue a STARTTLS command first" },
   headerFromNotOwned: {
     code: 550,
     enhanced: "5.7.1",
@@ -84,6 +85,11 @@ export function onMailFrom(
   session: SMTPServerSession,
   done: Done,
 ) {
+  if (rt.listener.mode === "starttls" && rt.tlsAvailable && !session.secure) {
+    // RFC 3207 §4: the submission port with a certificate never carries mail in the clear (a
+    // SCRAM login needs no TLS, the message it then sends does).
+    return reject(rt, "tls_required", SessionReplies.tlsRequired, done);
+  }
   const user = authenticatedUser(session);
   if (!user) return done(); // relay-port without AUTH: refused at RCPT, as RFC 5321 relaying is
   if (!isValidMailbox(address.address)) return reject(rt, "sender_syntax", SessionReplies.badSender, done);
