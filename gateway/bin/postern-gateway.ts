@@ -8,6 +8,7 @@ import { stringify } from "yaml";
 import { ConfigError } from "../config/yaml-file.ts";
 import { deriveVerifiers } from "../credentials/derive.ts";
 import { startGateway } from "../gateway.ts";
+import { initTracing } from "../observability/tracing.ts";
 
 const USAGE = `usage:
   postern-gateway --config DIR           run the gateway from DIR/gateway.yaml
@@ -16,11 +17,15 @@ const USAGE = `usage:
 
 async function run(dir: string): Promise<void> {
   const logger = pino({ name: "postern-gateway" });
+  const stopTracing = initTracing();
   try {
     const gateway = await startGateway(dir, { logger });
     const stop = (signal: string) => {
       logger.info({ signal }, "shutting down");
-      gateway.shutdown(gateway.config.limits.shutdownGraceSeconds * 1000).then(() => process.exit(0));
+      gateway
+        .shutdown(gateway.config.limits.shutdownGraceSeconds * 1000)
+        .then(stopTracing)
+        .then(() => process.exit(0));
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));

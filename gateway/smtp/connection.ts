@@ -5,7 +5,9 @@
 // mechanisms this connection may use — everything else (parsing, pipelining, STARTTLS hygiene,
 // DATA dot-unstuffing) stays the library's.
 import type { TLSSocket } from "node:tls";
+import { context, type Span, SpanKind, trace } from "@opentelemetry/api";
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
+import { endSpan, sessionSpans, traceFields, tracer } from "../observability/tracing.ts";
 import type { DrainableConnection } from "../runtime/drain.ts";
 import { offeredMechanisms } from "../sasl/registry.ts";
 import { type AuthenticatedUser, type AuthIO, handleAuth } from "./auth-command.ts";
@@ -21,6 +23,43 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
   constructor(listener: ListenerRuntime, ...args: ConstructorParameters<typeof SMTPConnection>) {
     super(...args);
     this.listener = listener;
+    this.#span = tracer.startSpan("smtp.session", {
+      kind: SpanKind.SERVER,
+      attributes: {
+        "network.transport": "tcp",
+        "network.peer.address": this.remoteAddress,
+        "network.peer.port": this.remotePort,
+        "server.port": this.localPort,
+        "postern.listener": listener.listener.name,
+      },
+    });
+    sessionSpans.set(this.session, this.#span);
+  }
+
+  override _onClose(): void {
+    this.#span.setAttribute("smtp.authenticated", Boolean(this.session.user));
+    endSpan(this.#span);
+    super._onClose();
+  }
+
+  #greeted = false;
+  readonly #span: Span;
+
+  /** smtp-server holds the greeting back 100 ms to catch clients that talk first. On a submission
+   *  port, where nothing happens before AUTH, that only adds latency to every connection, so the
+   *  greeting goes out as soon as the socket (and TLS, on implicit-TLS ports) is ready. Early
+   *  talkers are still refused ("You talk too soon"): the library drops commands before it. */
+  override _setListeners(callback: Callback): void {
+    super._setListeners(() => {
+      callback();
+      this.connectionReady();
+    });
+  }
+
+  override connectionReady(next?: Callback): void {
+    if (this.#greeted) return;
+    this.#greeted = true;
+    super.connectionReady(next);
   }
 
   /** The client certificate, only when it verified against the configured client CA. */
@@ -98,12 +137,28 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
       },
       close: () => this.close(),
     };
+    const mechanism = command.toString("latin1").trim().split(/\s+/)[1]?.toUpperCase() ?? "";
+    const span = tracer.startSpan(
+      "smtp.auth",
+      { attributes: { "sasl.mechanism": mechanism } },
+      trace.setSpan(context.active(), this.#span),
+    );
+    let lastReply: SmtpReply | undefined;
+    const reply = io.reply;
+    io.reply = (r: SmtpReply) => {
+      lastReply = r;
+      reply(r);
+    };
     handleAuth(io, command.toString("latin1"), this.listener.auth())
       .catch((err: unknown) => {
-        this.listener.logger.error({ err, cid: this.id }, "AUTH driver failed");
-        this.sendReply(Replies.authTemporaryFailure);
+        this.listener.logger.error({ err, cid: this.id, ...traceFields(span) }, "AUTH driver failed");
+        io.reply(Replies.authTemporaryFailure);
       })
-      .finally(release);
+      .finally(() => {
+        span.setAttribute("smtp.reply.code", lastReply?.code ?? 0);
+        endSpan(span, lastReply && lastReply.code >= 400 ? lastReply.text : undefined);
+        release();
+      });
   }
 
   inTransaction(): boolean {

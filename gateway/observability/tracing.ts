@@ -1,0 +1,44 @@
+// OpenTelemetry tracing, configured only by the standard OTEL_* environment variables and off
+// unless an OTLP endpoint (or OTEL_TRACES_EXPORTER=otlp) is set. When off, the API's no-op tracer
+// is used, so a span costs a function call and nothing else.
+import { type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+
+export const tracer = trace.getTracer("postern-gateway");
+
+/** Each SMTP session's span, keyed by smtp-server's session object, so transaction and relay spans
+ *  (created where only the session is at hand) become its children. */
+export const sessionSpans = new WeakMap<object, Span>();
+
+export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.OTEL_SDK_DISABLED === "true") return false;
+  if (env.OTEL_TRACES_EXPORTER) return env.OTEL_TRACES_EXPORTER.split(",").includes("otlp");
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+/** Starts exporting if the environment asks for it; returns a flush-and-stop function. */
+export function initTracing(env: NodeJS.ProcessEnv = process.env): () => Promise<void> {
+  if (!tracingRequested(env)) return async () => {};
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? "postern-gateway" }),
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+  });
+  provider.register();
+  return () => provider.shutdown();
+}
+
+/** Ends a span with an error status when `failed`, as the semantic conventions ask. */
+export function endSpan(span: Span, failed?: string): void {
+  if (failed) span.setStatus({ code: SpanStatusCode.ERROR, message: failed });
+  span.end();
+}
+
+/** Trace ids for log lines, so a log line leads to its trace. */
+export function traceFields(span: Span | undefined): Record<string, string> {
+  const context = span?.spanContext();
+  if (!context || !trace.isSpanContextValid(context)) return {};
+  return { trace_id: context.traceId, span_id: context.spanId };
+}
