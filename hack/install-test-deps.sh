@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the real programs the test suite talks to, from Debian's packages: independent SMTP
 # clients (swaks, msmtp, gsasl, curl), Postfix for smtp-sink and as a real upstream, Dovecot for
-# doveadm-made hash fixtures and the benchmark anchor, openssl for certificates.
+# doveadm-made hash fixtures and the benchmark anchor, openssl for certificates, promtool to lint
+# the metrics exposition.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 
 need=()
 for cmd in swaks:swaks msmtp:msmtp gsasl:gsasl curl:curl smtp-sink:postfix postfix:postfix \
-           doveadm:dovecot-core openssl:openssl python3:python3; do
+           doveadm:dovecot-core openssl:openssl python3:python3 promtool:prometheus; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || need+=("${cmd##*:}")
 done
 # swaks needs these Perl modules for TLS, AUTH and CRAM-MD5.

@@ -1,0 +1,60 @@
+// The metrics a running gateway exposes after real traffic, read over its HTTP port the way
+// Prometheus scrapes them, and linted with Prometheus' own promtool.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { test } from "node:test";
+import { RawSmtp } from "../testing/raw-smtp.ts";
+import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
+
+const plain = (pass: string) => Buffer.from(`\0${ALICE.username}\0${pass}`).toString("base64");
+
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+test("metrics, health and readiness over HTTP after real traffic", async (t) => {
+  const gw = await startTestGateway(t);
+  const base = `http://127.0.0.1:${gw.ports.http}`;
+  assert.equal((await fetch(`${base}/livez`)).status, 200);
+  assert.equal((await fetch(`${base}/readyz`)).status, 200);
+  assert.equal((await fetch(`${base}/nope`)).status, 404);
+
+  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
+  await c.read();
+  await c.command("EHLO client.test");
+  assert.equal((await c.command(`AUTH PLAIN ${plain("wrong")}`)).code, 535);
+  assert.equal((await c.command(`AUTH PLAIN ${plain(ALICE.password)}`)).code, 235);
+  await c.command(`MAIL FROM:<${ALICE.username}>`);
+  await c.command("RCPT TO:<bob@example.net>");
+  await c.command("DATA");
+  assert.equal((await c.command(`From: ${ALICE.username}\r\n\r\nhello\r\n.`)).code, 250);
+  assert.equal((await c.command("MAIL FROM:<ceo@elsewhere.example>")).code, 553);
+  await c.command("QUIT");
+  await c.waitClosed();
+
+  const response = await fetch(`${base}/metrics`);
+  assert.match(response.headers.get("content-type") ?? "", /^text\/plain/);
+  const text = await response.text();
+  const expect: Record<string, number> = {
+    'postern_auth_attempts_total{mechanism="PLAIN",result="failure"}': 1,
+    'postern_auth_attempts_total{mechanism="PLAIN",result="success"}': 1,
+    'postern_messages_total{result="accepted",reason="relayed"}': 1,
+    'postern_relay_total{result="accepted",code_class="2xx"}': 1,
+    'postern_policy_rejections_total{reason="sender_not_owned"}': 1,
+    'postern_smtp_connections_total{listener="submissions"}': 1,
+    'postern_smtp_connections_active{listener="submissions"}': 0,
+    postern_relay_duration_seconds_count: 1,
+    postern_message_size_bytes_count: 1,
+    postern_users_loaded: 1,
+  };
+  for (const [series, value] of Object.entries(expect)) assert.equal(sample(text, series), value, series);
+  const expiry = sample(text, "postern_tls_certificate_expiry_timestamp_seconds") ?? 0;
+  assert.ok(expiry > Date.now() / 1000, "certificate expiry is in the future");
+  assert.ok(
+    (sample(text, 'postern_config_last_reload_success_timestamp_seconds{kind="credentials"}') ?? 0) > 0,
+  );
+
+  const lint = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+  assert.equal(lint.status, 0, `promtool: ${lint.stdout}${lint.stderr}`);
+});
