@@ -19,5 +19,6 @@ export function isValidMailbox(address: string): boolean {
   if (at <= 0 || at !== address.lastIndexOf("@")) return false;
   const local = address.slice(0, at);
   const domain = address.slice(at + 1);
-  return local.length <= 64 && LOCAL_PART.test(local) && isDomain(domain);
+  // 256-octet path limit less the angle brackets (RFC 5321 §4.5.3.1.3).
+  return address.length <= 254 && local.length <= 64 && LOCAL_PART.test(local) && isDomain(domain);
 }

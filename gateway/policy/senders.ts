@@ -4,8 +4,9 @@
 
 /** The domain of an address, or undefined when it is not a plain `local@domain` address. */
 function domainOf(address: string): string | undefined {
-  const at = address.lastIndexOf("@");
-  if (at <= 0 || at === address.length - 1) return undefined;
+  const at = address.indexOf("@");
+  // Exactly one "@": "x@evil.com@example.test" must not pass as an example.test address.
+  if (at <= 0 || at === address.length - 1 || at !== address.lastIndexOf("@")) return undefined;
   return address.slice(at + 1).toLowerCase();
 }
 
