@@ -29,7 +29,10 @@ test("shutdown: not ready, new connections and idle sessions get 421 4.3.2, a tr
 
   const late = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
   assert.equal((await late.read()).last, "421 4.3.2 Service shutting down, try again later");
-  assert.equal((await idle.command("MAIL FROM:<alice@example.test>")).last, "421 4.3.2 Service shutting down, try again later");
+  assert.equal(
+    (await idle.command("MAIL FROM:<alice@example.test>")).last,
+    "421 4.3.2 Service shutting down, try again later",
+  );
 
   assert.equal((await busy.command("RCPT TO:<bob@example.net>")).code, 250);
   assert.equal((await busy.command("DATA")).code, 354);
@@ -53,7 +56,11 @@ test("SIGTERM during DATA: the client is told 4xx, its retry succeeds, the upstr
   await gw.gateway?.shutdown(300);
   assert.equal((await c.read()).last, "421 4.3.2 Service shutting down, try again later");
   await c.waitClosed();
-  assert.equal((await gw.sink.messages()).length, 0, "a message the client was not told 250 for went upstream");
+  assert.equal(
+    (await gw.sink.messages()).length,
+    0,
+    "a message the client was not told 250 for went upstream",
+  );
 
   // The client's retry (here: against a replacement gateway relaying to the same sink) succeeds.
   const replacement = await startTestGateway(t);

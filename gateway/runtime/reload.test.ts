@@ -2,7 +2,7 @@
 // (new timestamped directory, atomic rename of ..data) and the change must be in force within 1 s,
 // without restarting and without dropping connections.
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import { connect } from "node:tls";
@@ -48,14 +48,22 @@ test("a rotated password is in force within 1 s; the old one is refused; open se
   // The connection opened before the swap is still there and authenticates with the new password.
   assert.match((await open.command(`AUTH PLAIN ${plain(ALICE.username, rotated.password)}`)).last, /^235/);
   open.close();
-  assert.ok((await metric(gw, "postern_config_reloads_total")).some((l) => /kind="credentials",result="success"} 1/.test(l)));
+  assert.ok(
+    (await metric(gw, "postern_config_reloads_total")).some((l) =>
+      /kind="credentials",result="success"} 1/.test(l),
+    ),
+  );
 });
 
 test("credential rotation under load: no failed AUTH for the new password once swapped", async (t) => {
   const gw = await startTestGateway(t);
   const rotated = { ...ALICE, password: "alice-under-load" };
-  await gw.swapVolume("credentials", { "users.yaml": await gw.usersYaml([ALICE, { ...rotated, username: "bob@example.test" }]) });
-  await within(1000, async () => (await authReply(gw, "bob@example.test", rotated.password)).startsWith("235"));
+  await gw.swapVolume("credentials", {
+    "users.yaml": await gw.usersYaml([ALICE, { ...rotated, username: "bob@example.test" }]),
+  });
+  await within(1000, async () =>
+    (await authReply(gw, "bob@example.test", rotated.password)).startsWith("235"),
+  );
   // Swap alice's password while clients hammer AUTH; once a client saw the new password work,
   // every later attempt with it must succeed.
   const swapped = gw.swapVolume("credentials", {
@@ -80,7 +88,9 @@ test("an invalid credentials file is refused; the last good one stays in force",
   const gw = await startTestGateway(t);
   await gw.swapVolume("credentials", { "users.yaml": "users:\n  - username: x\n    verifiers: {}\n" });
   await within(1000, async () =>
-    (await metric(gw, "postern_config_reloads_total")).some((l) => /kind="credentials",result="failure"} 1/.test(l)),
+    (await metric(gw, "postern_config_reloads_total")).some((l) =>
+      /kind="credentials",result="failure"} 1/.test(l),
+    ),
   );
   assert.match(await authReply(gw, ALICE.username, ALICE.password), /^235/);
 });
@@ -89,7 +99,9 @@ test("an invalid policy is refused and the old policy stays; a valid change appl
   const gw = await startTestGateway(t);
   await gw.swapVolume("", { "gateway.yaml": stringify({ ...gw.config, listeners: [] }) });
   await within(1000, async () =>
-    (await metric(gw, "postern_config_reloads_total")).some((l) => /kind="policy",result="failure"} 1/.test(l)),
+    (await metric(gw, "postern_config_reloads_total")).some((l) =>
+      /kind="policy",result="failure"} 1/.test(l),
+    ),
   );
   assert.match(await authReply(gw, ALICE.username, ALICE.password), /^235/);
 
@@ -123,8 +135,27 @@ test("a swapped TLS certificate is served to new clients without a restart", asy
   const { execFileSync } = await import("node:child_process");
   const key = `${gw.dir}/new.key`;
   const cert = `${gw.dir}/new.crt`;
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=rotated.gateway.test"], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=rotated.gateway.test",
+    ],
+    { stdio: "ignore" },
+  );
   await gw.swapVolume("tls", {
     "tls.crt": await readFile(cert, "utf8"),
     "tls.key": await readFile(key, "utf8"),

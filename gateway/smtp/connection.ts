@@ -186,6 +186,18 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
     super._onCommand(command, callback);
   }
 
+  /**
+   * smtp-server drops an RFC 5321 source route ("<@relay.example:user@example.net>") while parsing,
+   * which RFC 5321 §3.6.1 allows; a submission gateway declines routed paths instead (the same section
+   * allows that too). Handing the path on whole lets the envelope policy refuse it as bad syntax.
+   */
+  override _parseAddressCommand(name: string, command: Buffer | string) {
+    const parsed = super._parseAddressCommand(name, command);
+    const routedPath = SOURCE_ROUTED_PATH.exec(command.toString())?.[1];
+    if (parsed && routedPath !== undefined) parsed.address = routedPath;
+    return parsed;
+  }
+
   /** Sends one of Postern's replies with exactly its enhanced code. */
   sendReply(reply: SmtpReply): void {
     this.send(reply.code, reply.enhanced ? `${reply.enhanced} ${reply.text}` : reply.text);
@@ -200,3 +212,5 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
 }
 
 const ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
+/** `MAIL FROM:<@a,@b:user@domain>`: a path is routed exactly when it starts with "@". */
+const SOURCE_ROUTED_PATH = /^[^:]*:\s*<(@[^<>]*)>/;

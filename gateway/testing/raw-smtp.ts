@@ -23,15 +23,45 @@ export class RawSmtp {
     this.#attach(socket);
   }
 
-  static async connect(port: number, options: { tls?: ConnectionOptions } = {}): Promise<RawSmtp> {
-    const socket = options.tls
-      ? tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false, ...options.tls })
-      : netConnect(port, "127.0.0.1");
+  /** `localAddress` picks the client's source address (any of 127.0.0.0/8 reaches a loopback listener). */
+  static async connect(
+    port: number,
+    options: { tls?: ConnectionOptions; localAddress?: string } = {},
+  ): Promise<RawSmtp> {
+    const tcp = netConnect({ port, host: "127.0.0.1", localAddress: options.localAddress });
+    const socket = options.tls ? tlsConnect({ socket: tcp, rejectUnauthorized: false, ...options.tls }) : tcp;
     await new Promise<void>((resolve, reject) => {
       socket.once(options.tls ? "secureConnect" : "connect", () => resolve());
       socket.once("error", reject);
     });
     return new RawSmtp(socket);
+  }
+
+  /**
+   * A session ready for AUTH: connected (TLS from the first byte when `tls` is "implicit"), greeted
+   * and EHLO'd, and with "starttls" also upgraded and EHLO'd again. `tlsOptions` carries e.g. a
+   * client certificate. Throws when any of these steps is refused.
+   */
+  static async session(
+    port: number,
+    options: { tls: "implicit" | "starttls" | "none"; tlsOptions?: ConnectionOptions; localAddress?: string },
+  ): Promise<RawSmtp> {
+    const tlsOptions = options.tlsOptions ?? {};
+    const client = await RawSmtp.connect(port, {
+      localAddress: options.localAddress,
+      ...(options.tls === "implicit" ? { tls: tlsOptions } : {}),
+    });
+    const expect = async (reply: Promise<Reply>, code: number) => {
+      const { last } = await reply;
+      if (!last.startsWith(`${code}`)) throw new Error(`expected ${code}, got ${JSON.stringify(last)}`);
+    };
+    await expect(client.read(), 220);
+    await expect(client.command("EHLO client.test"), 250);
+    if (options.tls === "starttls") {
+      await expect(client.startTls(tlsOptions), 220);
+      await expect(client.command("EHLO client.test"), 250);
+    }
+    return client;
   }
 
   #attach(socket: Socket | TLSSocket): void {

@@ -1,5 +1,6 @@
 // Small helpers for tests that drive real client programs: run one with a deadline and capture what
 // it printed, build a unique test message, and find that message in the upstream sink.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -87,15 +88,28 @@ export function testMessage(from: string, to: string): TestMessage {
   return { token, from, to, text };
 }
 
+/** The sink's copies of the message carrying `token`, as of now. */
+export async function sinkCopies(sink: SmtpSink, token: string): Promise<string[]> {
+  return (await sink.messages()).filter((m) => m.includes(token));
+}
+
 /**
- * The sink's copies of the message carrying `token`. The gateway answers 250 only after the upstream
- * did, so the copy is normally there already; a short grace period covers the sink's file write.
+ * Asserts that the message carrying `token` reached the upstream exactly once, with the gateway's
+ * RFC 3848 trace (`with ESMTPSA`: authenticated, over TLS), and returns that copy. The gateway
+ * answers 250 only after the upstream did; the grace period covers the sink's own file write.
  */
-export async function arrivals(sink: SmtpSink, token: string, expected = 1): Promise<string[]> {
+export async function assertDeliveredOnce(sink: SmtpSink, token: string): Promise<string> {
   const deadline = Date.now() + 2000;
-  for (;;) {
-    const found = (await sink.messages()).filter((m) => m.includes(token));
-    if (found.length >= expected || Date.now() > deadline) return found;
+  let copies = await sinkCopies(sink, token);
+  while (copies.length === 0 && Date.now() < deadline) {
     await sleep(50);
+    copies = await sinkCopies(sink, token);
   }
+  assert.equal(copies.length, 1, `copies of message ${token} upstream`);
+  const copy = copies[0] ?? "";
+  assert.match(
+    copy,
+    /^Received: from \S+ \(\[127\.0\.0\.1\]\)\r?\n\tby gateway\.test \(Postern\) with ESMTPSA id /m,
+  );
+  return copy;
 }

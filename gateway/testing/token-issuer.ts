@@ -48,14 +48,14 @@ export async function startTokenIssuer(): Promise<TokenIssuer> {
   return {
     config: { issuer, audience: TOKEN_AUDIENCE, jwksUrl: `${base}/jwks` },
     token(email, options = {}, claims = {}) {
-      const now = Math.floor(Date.now() / 1000);
+      const expiresAt = options.expiresAt ?? Math.floor(Date.now() / 1000) + 3600;
       return new SignJWT({ email, ...claims })
         .setProtectedHeader({ alg: ALG, kid: KID, typ: "at+jwt" })
         .setIssuer(issuer)
         .setAudience(options.audience ?? TOKEN_AUDIENCE)
         .setSubject(email)
-        .setIssuedAt(now - 60)
-        .setExpirationTime(options.expiresAt ?? now + 3600)
+        .setIssuedAt(expiresAt - 3600)
+        .setExpirationTime(expiresAt)
         .sign(options.forged ? forged.privateKey : trusted.privateKey);
     },
     async close() {
