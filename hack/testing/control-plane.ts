@@ -1,0 +1,122 @@
+// A real Kubernetes control plane (etcd + kube-apiserver + kube-controller-manager) for tests,
+// started by the same scripts as `make cluster-up` (hack/cluster/up.sh and down.sh) with its own
+// state dir and its own free ports, so it never touches a developer's cluster.
+import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const repoRoot: string = resolve(import.meta.dirname, "../..");
+const upScript = join(repoRoot, "hack/cluster/up.sh");
+const downScript = join(repoRoot, "hack/cluster/down.sh");
+
+export interface ControlPlanePorts {
+  apiserver: number;
+  etcd: number;
+  etcdPeer: number;
+  controllerManager: number;
+}
+
+export interface ControlPlane {
+  /** State dir: certificates, etcd data, logs (`<component>.log`), pid files. */
+  dir: string;
+  /** Admin kubeconfig (client certificate in group system:masters). */
+  kubeconfig: string;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  ports: ControlPlanePorts;
+  /** Stops the processes and removes the state dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+async function freePort(): Promise<number> {
+  return await new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolvePort(port) : reject(new Error("no free port"))));
+    });
+  });
+}
+
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+  return new Promise((resolveRun) => {
+    execFile(
+      "bash",
+      [script],
+      { env, cwd: repoRoot, maxBuffer: 16 * 1024 * 1024, timeout: 5 * 60_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+        resolveRun({ code, output: `${stdout}${stderr}`.trim() });
+      },
+    );
+  });
+}
+
+export interface StartOptions {
+  /** Passed on as POSTERN_CLUSTER_OWNER_PID: the control plane is torn down when this process exits,
+   *  even if stop() never runs. Default: this process. */
+  ownerPid?: number;
+  /** Seconds up.sh waits for readiness (POSTERN_CLUSTER_TIMEOUT). Default 120. */
+  timeoutSeconds?: number;
+}
+
+/**
+ * Starts a control plane in `dir` (default: a new directory under the OS temp dir) on free ports.
+ * Needs the binaries from `make tools` in hack/tools/bin.
+ */
+export async function startControlPlane(dir?: string, options: StartOptions = {}): Promise<ControlPlane> {
+  const stateDir = dir ?? (await mkdtemp(join(tmpdir(), "postern-test-cluster-")));
+  const [apiserver, etcd, etcdPeer, controllerManager] = await distinctFreePorts(4);
+  if (
+    apiserver === undefined ||
+    etcd === undefined ||
+    etcdPeer === undefined ||
+    controllerManager === undefined
+  ) {
+    throw new Error("could not find free ports");
+  }
+  const ports: ControlPlanePorts = { apiserver, etcd, etcdPeer, controllerManager };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    POSTERN_CLUSTER_DIR: stateDir,
+    POSTERN_APISERVER_PORT: String(apiserver),
+    POSTERN_ETCD_PORT: String(etcd),
+    POSTERN_ETCD_PEER_PORT: String(etcdPeer),
+    POSTERN_KCM_PORT: String(controllerManager),
+    POSTERN_CLUSTER_OWNER_PID: String(options.ownerPid ?? process.pid),
+    POSTERN_CLUSTER_TIMEOUT: String(options.timeoutSeconds ?? 120),
+  };
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= runScript(downScript, env).then(({ code, output }) => {
+      if (code !== 0) throw new Error(`hack/cluster/down.sh failed (exit ${code}):\n${output}`);
+    });
+    return stopped;
+  };
+
+  const up = await runScript(upScript, env);
+  if (up.code !== 0) {
+    await stop().catch(() => {});
+    throw new Error(`hack/cluster/up.sh failed (exit ${up.code}):\n${up.output}`);
+  }
+  return {
+    dir: stateDir,
+    kubeconfig: join(stateDir, "kubeconfig"),
+    server: `https://127.0.0.1:${apiserver}`,
+    ports,
+    stop,
+  };
+}
