@@ -58,11 +58,25 @@ test("the CRDs are established, with their names accepted", async () => {
   }
 });
 
+/** `kubectl explain` reads the OpenAPI document, which the API server publishes for a new CRD a
+ *  little after it is Established; retry until it appears. */
+async function explain(path: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const result = await kubectl(["explain", path]);
+    if (result.code === 0 || Date.now() > deadline) {
+      assert.equal(result.code, 0, `kubectl explain ${path}: ${result.stderr}`);
+      return result.stdout;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 test("kubectl explain documents the API", async () => {
-  const listeners = await ok(["explain", "submissiongateways.spec.listeners"]);
+  const listeners = await explain("submissiongateways.spec.listeners");
   assert.match(listeners, /Ports the gateway accepts mail on/);
   assert.match(listeners, /mode\s+<string> -required-/);
-  const password = await ok(["explain", "smtpuser.spec.passwordHashSecretRef"]);
+  const password = await explain("smtpuser.spec.passwordHashSecretRef");
   assert.match(password, /\{SCHEME\}/);
 });
 

@@ -1,6 +1,7 @@
 // Test PKI made with the real openssl CLI: a CA, a server certificate for 127.0.0.1/localhost and a
 // client certificate (for EXTERNAL) whose subjectAltName email names a user. Made once per process.
 import { execFile } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,6 +98,7 @@ let pki: Promise<TestPki> | undefined;
 export function testPki(): Promise<TestPki> {
   pki ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), "postern-pki-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
     const ca = await authority(dir, "Postern Test CA");
     const rogueCa = await authority(dir, "Rogue CA");
     const server = await issue(

@@ -1,7 +1,7 @@
 // Postfix's smtp-sink as the upstream relay in tests: a real SMTP server that writes every message
 // it accepts to a file, so tests can assert what (and how many copies) arrived upstream.
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmod, mkdtemp, readdir, readFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitForPort } from "./ports.ts";
@@ -14,10 +14,22 @@ export interface SmtpSink {
   stop(): Promise<void>;
 }
 
-export async function startSmtpSink(extraArgs: string[] = []): Promise<SmtpSink> {
+export interface SmtpSinkOptions {
+  /** Listen here instead of on a free port (to bring a stopped upstream back at the same address). */
+  port?: number;
+}
+
+/**
+ * `extraArgs` are smtp-sink(1) options, e.g. fault injection: `-f cmd,...` hard-rejects (5xx) and
+ * `-r cmd,...` soft-rejects (4xx) the listed commands (MAIL, RCPT, DATA, "." for end of data),
+ * `-B`/`-b` set those replies' text, `-q cmd,...` disconnects without a reply, `-Q cmd,...` replies
+ * 421 and disconnects, `-w s` delays the reply to DATA, `-W cmd:s` to any command (CONNECT: the
+ * greeting). Note that a transaction refused at end of data is still written to the dump file.
+ */
+export async function startSmtpSink(extraArgs: string[] = [], options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const dir = await mkdtemp(join(tmpdir(), "postern-sink-"));
   await chmod(dir, 0o777); // smtp-sink writes as the unprivileged user it switches to
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     "smtp-sink",
     ["-u", "nobody", "-d", `${dir}/%M.`, ...extraArgs, `127.0.0.1:${port}`, "64"],
@@ -32,10 +44,12 @@ export async function startSmtpSink(extraArgs: string[] = []): Promise<SmtpSink>
       return Promise.all(files.map((f) => readFile(join(dir, f), "latin1")));
     },
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
