@@ -57,5 +57,9 @@ cluster-up: tools
 cluster-down:
 	bash hack/cluster/down.sh
 
+## bench-gateway: Postern's gateway against Postfix + Dovecot, figures side by side (not a test)
+bench-gateway: deps test-deps
+	bash hack/bench/gateway.sh
+
 clean:
 	rm -rf node_modules hack/tools/bin

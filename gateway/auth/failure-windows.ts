@@ -3,6 +3,7 @@
 // Keys are independent, so a locked user never blocks another user, and a locked address never
 // blocks another address. Pure state + an injectable clock: tested without sockets or timers.
 
+import { isIPv6 } from "node:net";
 import { Address6 } from "ip-address";
 
 export interface WindowPolicy {
@@ -83,6 +84,7 @@ export class FailureWindows {
 export function addressKey(remoteAddress: string): string {
   const mapped = remoteAddress.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i);
   if (mapped?.[1]) return mapped[1];
-  if (!Address6.isValid(remoteAddress)) return remoteAddress;
+  // isIPv6 first: Address6.isValid throws and catches internally for every IPv4 address.
+  if (!isIPv6(remoteAddress) || !Address6.isValid(remoteAddress)) return remoteAddress;
   return `${new Address6(`${remoteAddress}/64`).startAddress().correctForm()}/64`;
 }

@@ -19,7 +19,7 @@
 //   needed, and the same password under two different users or salts never shares an entry.
 // - Expired entries are erased (at most a minute late, on the next check) rather than left to the LRU,
 //   so the TTL really bounds what a dump can hold.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from "node:crypto";
 
 export interface VerifiedCacheOptions {
   /** Most users remembered at once; the least recently used is dropped first. */
@@ -40,7 +40,8 @@ export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
 const SWEEP_INTERVAL_MS = 60 * 1000;
 
 export class VerifiedCache {
-  readonly #key = randomBytes(32);
+  // A KeyObject, imported once: a raw Buffer key is re-imported on every HMAC.
+  readonly #key = createSecretKey(randomBytes(32));
   // A Map iterates in insertion order; re-inserting on use makes the first key the least recently used.
   readonly #entries = new Map<string, Entry>();
   readonly #maxEntries: number;

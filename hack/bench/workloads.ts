@@ -1,0 +1,166 @@
+// The load generator's three workloads. Every session is closed-loop: it starts its next message as soon
+// as the previous one was answered, so throughput is what the server sustains at that concurrency.
+import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type ErrorCount,
+  ErrorTally,
+  Measurement,
+  type MeasurementResult,
+  type WindowOptions,
+} from "./measurement.ts";
+import { composeMessage } from "./message.ts";
+import {
+  type Credentials,
+  errorText,
+  type SessionOptions,
+  SmtpSession,
+  type Target,
+} from "./smtp-session.ts";
+
+export interface LoadOptions {
+  target: Target;
+  credentials: Credentials;
+  /** Envelope and header sender: the authenticated user. */
+  from: string;
+  to: string;
+  messageBytes: number;
+  sessions: number;
+  session: SessionOptions;
+}
+
+// After a failed connect, a session waits this long before retrying, so a refusing server is not
+// hammered in a tight loop that would only measure the load generator.
+const RETRY_PAUSE_MS = 100;
+
+function messageFactory(options: LoadOptions): () => Buffer {
+  const prefix = randomBytes(6).toString("hex");
+  let sequence = 0;
+  return () =>
+    composeMessage({
+      from: options.from,
+      to: options.to,
+      messageId: `${prefix}.${++sequence}@loadgen.example`,
+      date: new Date(),
+      size: options.messageBytes,
+    });
+}
+
+async function authenticatedSession(options: LoadOptions): Promise<SmtpSession> {
+  const session = await SmtpSession.open(options.target, options.session);
+  try {
+    await session.login(options.credentials);
+  } catch (err) {
+    session.close();
+    throw err;
+  }
+  return session;
+}
+
+async function runSessions(
+  options: LoadOptions,
+  window: WindowOptions,
+  session: (m: Measurement, message: () => Buffer) => Promise<void>,
+): Promise<MeasurementResult> {
+  const measurement = new Measurement(window, performance.now());
+  const message = messageFactory(options);
+  await Promise.all(Array.from({ length: options.sessions }, () => session(measurement, message)));
+  return measurement.result();
+}
+
+/** One AUTH per session, then messages back to back; latency runs from MAIL FROM to the 250 after DATA. */
+export function pooled(options: LoadOptions, window: WindowOptions): Promise<MeasurementResult> {
+  return runSessions(options, window, async (m, message) => {
+    while (m.running(performance.now())) {
+      let session: SmtpSession;
+      try {
+        session = await authenticatedSession(options);
+      } catch (err) {
+        m.failure(errorText(err));
+        await sleep(RETRY_PAUSE_MS);
+        continue;
+      }
+      let failed = false;
+      while (!failed && m.running(performance.now())) {
+        const started = performance.now();
+        try {
+          await session.send(options.from, options.to, message());
+          m.success(started, performance.now());
+        } catch (err) {
+          // A refused message leaves the transaction in an unknown state: start a fresh session.
+          m.failure(errorText(err));
+          failed = true;
+        }
+      }
+      if (failed) session.close();
+      else await session.quit();
+    }
+  });
+}
+
+/** A new connection for every message; latency runs from connect to the 250 after DATA. */
+export function perMessage(options: LoadOptions, window: WindowOptions): Promise<MeasurementResult> {
+  return runSessions(options, window, async (m, message) => {
+    while (m.running(performance.now())) {
+      const started = performance.now();
+      let session: SmtpSession | undefined;
+      try {
+        session = await authenticatedSession(options);
+        await session.send(options.from, options.to, message());
+        m.success(started, performance.now());
+        await session.quit();
+      } catch (err) {
+        m.failure(errorText(err));
+        session?.close();
+      }
+    }
+  });
+}
+
+export interface IdleResult {
+  sessions: number;
+  authenticated: number;
+  /** From the first connect until every session was authenticated or had failed. */
+  seconds: number;
+  errors: number;
+  errorTexts: ErrorCount[];
+}
+
+export interface IdleSessions {
+  result: IdleResult;
+  close(): void;
+}
+
+/** Opens `options.sessions` authenticated sessions, at most `inFlight` handshakes at a time, and keeps
+ *  them open (idle) until `close()`. */
+export async function idle(options: LoadOptions, inFlight: number): Promise<IdleSessions> {
+  const errors = new ErrorTally();
+  const open: SmtpSession[] = [];
+  const started = performance.now();
+  let next = 0;
+  const opener = async () => {
+    while (next < options.sessions) {
+      next++;
+      try {
+        open.push(await authenticatedSession(options));
+      } catch (err) {
+        errors.add(errorText(err));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, options.sessions) }, opener));
+  const result = {
+    sessions: options.sessions,
+    authenticated: open.filter((s) => !s.closed).length,
+    seconds: (performance.now() - started) / 1000,
+    errors: errors.total,
+    errorTexts: errors.counts(),
+  };
+  return {
+    result,
+    close: () => {
+      for (const session of open) session.close();
+    },
+  };
+}
