@@ -15,7 +15,8 @@ import { createHttpServer } from "./observability/http.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { RateLimiter } from "./policy/rate-limiter.ts";
 import { sourceAllowed } from "./policy/source-address.ts";
-import { UpstreamRelay } from "./relay/upstream.ts";
+import type { Upstream } from "./relay/upstream-api.ts";
+import { createUpstream } from "./relay/upstream-pool.ts";
 import { Drain } from "./runtime/drain.ts";
 import {
   type ConfigKind,
@@ -60,7 +61,7 @@ interface State {
   store: CredentialStore;
   bearer: BearerVerifier | undefined;
   auth: AuthSettings;
-  relay: UpstreamRelay;
+  relay: Upstream;
   tls: LoadedTls | undefined;
   fingerprints: Record<ConfigKind, string>;
 }
@@ -109,7 +110,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
   const tls = await loadTls(config, dir);
   const store = await loadCredentials(config, dir);
   const bearer = await loadBearerVerifier(config, dir);
-  const relay = new UpstreamRelay(config.upstream, config.hostname, resolver(dir));
+  const relay = createUpstream(config.upstream, config.hostname, resolver(dir));
   // Failure windows survive reloads: rotating a policy must not forgive an attacker.
   const throttle = new AuthThrottle(config.auth.bruteForce, metrics);
   const partial = { config, store, bearer, relay, tls };
@@ -155,7 +156,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
     }
   } catch (err) {
     await Promise.all(servers.map(closeSmtp));
-    relay.close();
+    await relay.close();
     throw err;
   }
   const http = createHttpServer(metrics.registry, { ready: () => !drain.draining });
@@ -170,11 +171,12 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
           logger.warn("listener changes take effect when the pod is replaced; other policy applies now");
         }
         const nextBearer = await loadBearerVerifier(next, dir);
-        const nextRelay = new UpstreamRelay(next.upstream, next.hostname, resolver(dir));
+        const nextRelay = createUpstream(next.upstream, next.hostname, resolver(dir));
         const oldRelay = state.relay;
         Object.assign(state, { config: next, bearer: nextBearer, relay: nextRelay });
-        // Transactions already relaying keep the old pool until they finish.
-        setTimeout(() => oldRelay.close(), next.upstream.socketTimeoutSeconds * 1000).unref();
+        // New transactions use the new upstream; those under way finish on the old one, whose
+        // connections close as they end.
+        void oldRelay.close();
       } else if (kind === "credentials") {
         state.store = await loadCredentials(state.config, dir);
       } else {
@@ -235,7 +237,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
     watcher?.close();
     await Promise.all(servers.map(closeSmtp));
     await new Promise<void>((resolve) => http.close(() => resolve()));
-    state.relay.close();
+    await state.relay.close();
   };
   return {
     get config() {

@@ -104,11 +104,8 @@ describe("headerFrom", () => {
     });
   });
 
-  // The relay turns bare LF into CRLF (normalizeLineEndings) after this check, so the upstream sees
-  // the From field that this parse did not.
-  it("sees a From field in a header with bare LF line endings", {
-    todo: "bug: bare-LF header bypasses the From check",
-  }, () => {
+  // The relay turns bare LF into CRLF, so the upstream would see a From field hidden behind one.
+  it("sees a From field in a header with bare LF line endings", () => {
     assert.deepEqual(headerFrom(Buffer.from("Subject: hi\nFrom: ceo@bank.test\n\nbody\n", "latin1")), {
       ok: true,
       addresses: ["ceo@bank.test"],

@@ -16,11 +16,22 @@ function flatten(list: ParsedAddress[]): string[] {
   return list.flatMap((a) => (a.group ? flatten(a.group) : a.address ? [a.address] : []));
 }
 
+/** Only the header section is read; one this large is not a real message's. */
+const MAX_HEADER_BYTES = 1024 * 1024;
+
 export function headerFrom(message: Buffer): HeaderFrom {
-  const end = message.indexOf("\r\n\r\n");
-  const header = message.subarray(0, end === -1 ? message.length : end).toString("latin1");
-  const unfolded = header.replace(/\r\n(?=[ \t])/g, "");
-  const fields = unfolded.split("\r\n").filter((line) => /^from[ \t]*:/i.test(line));
+  // Any line ending counts (bare CR or LF too): the upstream gets every one of them as CRLF, so a
+  // field hidden behind a bare LF here would be a real From field there.
+  const text = message
+    .subarray(0, MAX_HEADER_BYTES)
+    .toString("latin1")
+    .replace(/\r\n|\r|\n/g, "\n");
+  const end = text.indexOf("\n\n");
+  if (end === -1 && message.length > MAX_HEADER_BYTES)
+    return { ok: false, problem: "header section too large" };
+  const header = end === -1 ? text : text.slice(0, end);
+  const unfolded = header.replace(/\n(?=[ \t])/g, "");
+  const fields = unfolded.split("\n").filter((line) => /^from[ \t]*:/i.test(line));
   if (fields.length === 0) return { ok: true, addresses: [] };
   if (fields.length > 1) return { ok: false, problem: "more than one From" };
   const value = (fields[0] ?? "").replace(/^from[ \t]*:/i, "");

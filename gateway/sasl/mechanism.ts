@@ -5,7 +5,14 @@
 // mechanism be property-tested without a server.
 import type { PeerCertificate } from "node:tls";
 
-export type MechanismName = "PLAIN" | "LOGIN" | "CRAM-MD5" | "SCRAM-SHA-256" | "XOAUTH2" | "OAUTHBEARER" | "EXTERNAL";
+export type MechanismName =
+  | "PLAIN"
+  | "LOGIN"
+  | "CRAM-MD5"
+  | "SCRAM-SHA-256"
+  | "XOAUTH2"
+  | "OAUTHBEARER"
+  | "EXTERNAL";
 
 export const MECHANISM_NAMES: readonly MechanismName[] = [
   "PLAIN",

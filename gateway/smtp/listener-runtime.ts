@@ -5,7 +5,7 @@ import type { GatewayConfig, ListenerConfig } from "../config/schema.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { RateLimit } from "../policy/rate-limit-schema.ts";
 import type { RateLimiter } from "../policy/rate-limiter.ts";
-import type { UpstreamRelay } from "../relay/upstream.ts";
+import type { Upstream } from "../relay/upstream-api.ts";
 import type { Drain } from "../runtime/drain.ts";
 import type { AuthSettings } from "./auth-command.ts";
 
@@ -29,5 +29,5 @@ export interface ListenerRuntime {
   config(): GatewayConfig;
   auth(): AuthSettings;
   lookupUser(username: string): SenderRecord | undefined;
-  relay(): UpstreamRelay;
+  relay(): Upstream;
 }

@@ -6,6 +6,7 @@ import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import { MAX_AUTH_LINE } from "./auth-command.ts";
 import { PosternConnection } from "./connection.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
+import { closeRelaySession } from "./relay-session.ts";
 import { Replies } from "./replies.ts";
 import { onData, onMailFrom, onRcptTo, smtpError } from "./transaction.ts";
 
@@ -76,7 +77,8 @@ export function createListenerServer(runtime: ListenerRuntime, tls: TlsMaterial 
       runtime.metrics.connectionsActive.inc({ listener: listener.name });
       done();
     },
-    onClose() {
+    onClose(session) {
+      closeRelaySession(session);
       runtime.metrics.connectionsActive.dec({ listener: listener.name });
     },
     onMailFrom: (address, session, done) => onMailFrom(runtime, address, session, done),

@@ -1,13 +1,16 @@
 // The mail transaction of an authenticated submission: MAIL FROM and RCPT TO policy, then DATA
 // relayed upstream with the client's 250 given only after the upstream's 250.
-import { Readable } from "node:stream";
+import { context, INVALID_SPAN_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
+import { endSpan, sessionSpans, tracer } from "../observability/tracing.ts";
 import { isValidMailbox } from "../policy/address.ts";
 import { headerFrom } from "../policy/header-from.ts";
 import { maySendAs } from "../policy/senders.ts";
+import { normalizeLineEndings } from "../relay/data-payload.ts";
 import type { AuthenticatedUser } from "./auth-command.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
 import { receivedHeader } from "./received-header.ts";
+import { abortRelay, beginRelay, recordRelayFailure, relayMessage, relayRecipient } from "./relay-session.ts";
 import type { SmtpReply } from "./replies.ts";
 
 type Done = (err?: Error | null, message?: string) => void;
@@ -90,6 +93,7 @@ export function onMailFrom(
     // SCRAM login needs no TLS, the message it then sends does).
     return reject(rt, "tls_required", SessionReplies.tlsRequired, done);
   }
+  abortRelay(session); // a new MAIL FROM ends whatever the client left open (RSET has no hook)
   const user = authenticatedUser(session);
   if (!user) return done(); // relay-port without AUTH: refused at RCPT, as RFC 5321 relaying is
   if (!isValidMailbox(address.address)) return reject(rt, "sender_syntax", SessionReplies.badSender, done);
@@ -102,7 +106,11 @@ export function onMailFrom(
   const verdict = limit ? rt.limiter.checkMessage(identityOf(user), limit) : { ok: true as const };
   if (!verdict.ok)
     return reject(rt, "rate_limit_messages", rateLimited(verdict.retryAfterSeconds, "Message"), done);
-  done();
+  const size = Number(address.args ? address.args.SIZE : undefined);
+  beginRelay(rt, session, address.address, Number.isSafeInteger(size) ? size : undefined).then(
+    (refusal) => done(refusal ? smtpError(refusal) : null),
+    (err: unknown) => done(err as Error),
+  );
 }
 
 export function onRcptTo(
@@ -125,7 +133,10 @@ export function onRcptTo(
   if (!verdict.ok) {
     return reject(rt, "rate_limit_recipients", rateLimited(verdict.retryAfterSeconds, "Recipient"), done);
   }
-  done();
+  relayRecipient(rt, session, address.address).then(
+    (refusal) => done(refusal ? smtpError(refusal) : null),
+    (err: unknown) => done(err as Error),
+  );
 }
 
 /** Per-session sender patterns, computed once at MAIL FROM for the header check at DATA. */
@@ -143,13 +154,6 @@ function headerMisalignment(
   return from.addresses.every((a) => maySendAs(patterns, a)) ? undefined : SessionReplies.headerFromNotOwned;
 }
 
-/** Bare CR or LF never goes upstream (SMTP smuggling): every line ending becomes CRLF. */
-export function normalizeLineEndings(data: Buffer): Buffer {
-  if (!data.includes(0x0d) && !data.includes(0x0a)) return data;
-  const text = data.toString("latin1").replace(/\r\n|\r|\n/g, "\r\n");
-  return Buffer.from(text, "latin1");
-}
-
 export function onData(
   rt: ListenerRuntime,
   stream: SMTPServerDataStream,
@@ -160,15 +164,21 @@ export function onData(
   stream.on("data", (chunk: Buffer) => {
     if (!stream.sizeExceeded) chunks.push(chunk);
   });
-  stream.once("error", (err) => done(err));
+  stream.once("error", (err) => {
+    abortRelay(session);
+    done(err);
+  });
   stream.once("end", () => {
     if (stream.sizeExceeded) {
+      abortRelay(session);
       rt.metrics.messages.inc({ result: "rejected", reason: "size" });
       return reject(rt, "message_size", SessionReplies.messageTooBig, done);
     }
-    const body = Buffer.concat(chunks);
+    // Normalised before any check, so the header the policy reads is the header the upstream gets.
+    const body = normalizeLineEndings(Buffer.concat(chunks));
     const misaligned = headerMisalignment(rt, session, body);
     if (misaligned) {
+      abortRelay(session);
       rt.metrics.messages.inc({ result: "rejected", reason: "header_from" });
       return reject(rt, "header_from", misaligned, done);
     }
@@ -192,27 +202,31 @@ async function relay(rt: ListenerRuntime, body: Buffer, session: SMTPServerSessi
     id: session.id,
     date: new Date(),
   });
-  const message = Buffer.concat([Buffer.from(header, "latin1"), normalizeLineEndings(body)]);
+  const message = Buffer.concat([Buffer.from(header, "latin1"), body]);
   rt.metrics.messageSize.observe(message.length);
-  const envelope = {
-    from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
-    to: session.envelope.rcptTo.map((r) => r.address),
-  };
   const stopTimer = rt.metrics.relayDuration.startTimer();
-  const outcome = await rt.relay().send(envelope, Readable.from([message]));
+  const span = tracer.startSpan(
+    "smtp.relay",
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "smtp.recipients": session.envelope.rcptTo.length,
+        "messaging.message.body.size": message.length,
+      },
+    },
+    trace.setSpan(context.active(), sessionSpans.get(session) ?? trace.wrapSpanContext(INVALID_SPAN_CONTEXT)),
+  );
+  const outcome = await relayMessage(session, message);
   stopTimer();
+  span.setAttribute("smtp.reply.code", outcome.ok ? 250 : outcome.reply.code);
+  endSpan(span, outcome.ok ? undefined : outcome.reply.text);
   if (outcome.ok) {
     rt.metrics.relay.inc({ result: "accepted", code_class: "2xx" });
     rt.metrics.messages.inc({ result: "accepted", reason: "relayed" });
     const user = authenticatedUser(session);
-    if (user) rt.limiter.record(identityOf(user), envelope.to.length);
+    if (user) rt.limiter.record(identityOf(user), session.envelope.rcptTo.length);
     return { code: 250, enhanced: "2.6.0", text: `Ok: relayed as ${session.id}` };
   }
-  rt.metrics.relay.inc({ result: "failed", code_class: outcome.codeClass });
-  rt.metrics.messages.inc({
-    result: outcome.reply.code >= 500 ? "rejected" : "deferred",
-    reason: `upstream_${outcome.codeClass}`,
-  });
-  rt.logger.warn({ cid: session.id, reply: outcome.reply }, "upstream refused or unreachable");
+  recordRelayFailure(rt, session, outcome);
   return outcome.reply;
 }

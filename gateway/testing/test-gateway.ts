@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { type TestPki, testPki } from "./certificates.ts";
 import { freePort } from "./ports.ts";
 import { type SmtpSink, startSmtpSink } from "./smtp-sink.ts";
+import { startTokenIssuer, type TokenIssuer } from "./token-issuer.ts";
 
 export interface TestUser {
   username: string;
@@ -29,12 +30,22 @@ export const ALICE: TestUser = {
   senders: ["alice@example.test"],
 };
 
+/** `auth.bruteForce` for files that fail AUTH on purpose many times from one address and for one user,
+ *  so later tests are not locked out; the lockouts themselves are brute-force.test.ts's subject. */
+export const NO_LOCKOUTS = {
+  failureDelaySeconds: 0,
+  perAddress: { maxFailures: 10_000, windowSeconds: 1, lockoutSeconds: 1 },
+  perUser: { maxFailures: 10_000, windowSeconds: 1, lockoutSeconds: 1 },
+};
+
 export interface TestGatewayOptions {
   users?: TestUser[];
   /** Merged over the generated gateway.yaml (top-level keys replace, `auth` is merged one level). */
   config?: Record<string, unknown>;
   auth?: Record<string, unknown>;
   relayPort?: boolean;
+  /** Start a token issuer (JWKS over HTTP on loopback) and point `auth.oauth` at it. */
+  oauth?: boolean;
   /** Skip starting the gateway (to test start-up failures with the files in place). */
   noStart?: boolean;
 }
@@ -44,6 +55,8 @@ export interface TestGateway {
   pki: TestPki;
   sink: SmtpSink;
   metrics: Metrics;
+  /** Present when started with `oauth: true`. */
+  oauth: TokenIssuer | undefined;
   gateway: Gateway | undefined;
   ports: { submission: number; submissions: number; relay: number; http: number };
   /** Replaces a mounted "volume" the way kubelet does: new timestamped dir, atomic ..data swap.
@@ -91,6 +104,7 @@ export async function startTestGateway(
   const pki = await testPki();
   const dir = await mkdtemp(join(tmpdir(), "postern-gw-"));
   const sink = await startSmtpSink();
+  const oauth = options.oauth ? await startTokenIssuer() : undefined;
   const ports = {
     submission: await freePort(),
     submissions: await freePort(),
@@ -118,6 +132,7 @@ export async function startTestGateway(
       mechanisms: ["SCRAM-SHA-256", "PLAIN", "LOGIN"],
       credentialsFile: "credentials/users.yaml",
       bruteForce: { failureDelaySeconds: 0 },
+      ...(oauth ? { oauth: oauth.config } : {}),
       ...options.auth,
     },
     upstream: { host: "127.0.0.1", port: sink.port, tls: "none" },
@@ -132,6 +147,7 @@ export async function startTestGateway(
     pki,
     sink,
     metrics,
+    oauth,
     gateway: undefined,
     ports,
     swapVolume: (volume, files) => writeVolume(join(dir, volume), files),
@@ -141,6 +157,7 @@ export async function startTestGateway(
   t.after(async () => {
     await handle.gateway?.close();
     await sink.stop();
+    await oauth?.close();
     await rm(dir, { recursive: true, force: true });
   });
   if (!options.noStart) {
