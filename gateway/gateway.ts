@@ -78,7 +78,7 @@ async function fingerprints(config: GatewayConfig, dir: string): Promise<Record<
 function authSettings(state: Omit<State, "auth" | "fingerprints">, throttle: AuthThrottle, metrics: Metrics) {
   const { config } = state;
   return {
-    enabled: config.auth.mechanisms as AuthSettings["enabled"],
+    enabled: config.auth.mechanisms,
     serverName: config.hostname,
     backend: createSaslBackend(state.store, state.bearer, config.auth.certificateIdentity),
     throttle,

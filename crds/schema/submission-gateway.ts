@@ -1,5 +1,6 @@
 // SubmissionGateway: an authenticated SMTP submission service (RFC 6409) in front of an upstream relay.
 import { z } from "zod";
+import { MECHANISM_NAMES } from "../../gateway/sasl/mechanism.ts";
 import { submissionGatewayRules, withRules } from "../cel.ts";
 import type { KindSource } from "../crd.ts";
 import {
@@ -20,16 +21,8 @@ import {
 import { affinity, labelSelector, quantity, resourceRequirements, toleration } from "./kubernetes.ts";
 import { parser } from "./parse.ts";
 
-/** Every SASL mechanism a gateway can offer, weakest transport requirements last. */
-export const saslMechanisms = [
-  "PLAIN",
-  "LOGIN",
-  "CRAM-MD5",
-  "SCRAM-SHA-256",
-  "XOAUTH2",
-  "OAUTHBEARER",
-  "EXTERNAL",
-] as const;
+/** Every SASL mechanism a gateway can offer: the gateway's own list, so the API cannot drift. */
+export const saslMechanisms = MECHANISM_NAMES;
 
 const listenerMode = z.enum(["starttls", "implicit-tls", "relay-port"]);
 

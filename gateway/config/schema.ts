@@ -57,10 +57,7 @@ export const OAuthSchema = z
   });
 
 export const AuthSchema = z.object({
-  mechanisms: z
-    .array(z.enum(MECHANISM_NAMES as [string, ...string[]]))
-    .min(1)
-    .default(["SCRAM-SHA-256", "PLAIN", "LOGIN"]),
+  mechanisms: z.array(z.enum(MECHANISM_NAMES)).min(1).default(["SCRAM-SHA-256", "PLAIN", "LOGIN"]),
   credentialsFile: z.string().default("credentials/users.yaml"),
   oauth: OAuthSchema.optional(),
   /** Which certificate field names the user for EXTERNAL. */

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import { connect } from "node:tls";
 import { stringify } from "yaml";
+import { selfSigned } from "../testing/certificates.ts";
 import { RawSmtp } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 
@@ -132,30 +133,7 @@ async function servedCertificate(port: number): Promise<X509Certificate> {
 test("a swapped TLS certificate is served to new clients without a restart", async (t) => {
   const gw = await startTestGateway(t);
   const before = await servedCertificate(gw.ports.submissions);
-  const { execFileSync } = await import("node:child_process");
-  const key = `${gw.dir}/new.key`;
-  const cert = `${gw.dir}/new.crt`;
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=rotated.gateway.test",
-    ],
-    { stdio: "ignore" },
-  );
+  const { cert, key } = await selfSigned(gw.dir, "rotated.gateway.test");
   await gw.swapVolume("tls", {
     "tls.crt": await readFile(cert, "utf8"),
     "tls.key": await readFile(key, "utf8"),

@@ -5,16 +5,7 @@
 // mechanism be property-tested without a server.
 import type { PeerCertificate } from "node:tls";
 
-export type MechanismName =
-  | "PLAIN"
-  | "LOGIN"
-  | "CRAM-MD5"
-  | "SCRAM-SHA-256"
-  | "XOAUTH2"
-  | "OAUTHBEARER"
-  | "EXTERNAL";
-
-export const MECHANISM_NAMES: readonly MechanismName[] = [
+export const MECHANISM_NAMES = [
   "PLAIN",
   "LOGIN",
   "CRAM-MD5",
@@ -22,7 +13,9 @@ export const MECHANISM_NAMES: readonly MechanismName[] = [
   "XOAUTH2",
   "OAUTHBEARER",
   "EXTERNAL",
-];
+] as const;
+
+export type MechanismName = (typeof MECHANISM_NAMES)[number];
 
 /** What a mechanism may know about the connection it runs on. */
 export interface SaslContext {

@@ -1,4 +1,4 @@
-// The SMTP replies Postern sends for authentication and session policy, in one place so the exact
+// The SMTP replies Postern sends for authentication and transaction policy, in one place so the exact
 // codes (RFC 4954 §6, RFC 3463 enhanced codes, RFC 5248) are reviewed together and tests can import them.
 
 export interface SmtpReply {
@@ -38,6 +38,24 @@ export const Replies = {
     enhanced: "4.7.0",
     text: "Too many recent authentication failures, try again later",
   },
+  // Mail transaction policy.
+  tlsRequired: { code: 530, enhanced: "5.7.0", text: "Must issue a STARTTLS command first" },
+  headerFromNotOwned: {
+    code: 550,
+    enhanced: "5.7.1",
+    text: "From header address not owned by authenticated user",
+  },
+  headerFromInvalid: {
+    code: 550,
+    enhanced: "5.6.0",
+    text: "Message header must have at most one From field, with an address",
+  },
+  relayDenied: { code: 554, enhanced: "5.7.1", text: "Relay access denied: authenticate first" },
+  badSender: { code: 553, enhanced: "5.1.7", text: "Bad sender address syntax" },
+  senderNotOwned: { code: 553, enhanced: "5.7.1", text: "Sender address not owned by authenticated user" },
+  badRecipient: { code: 553, enhanced: "5.1.3", text: "Bad recipient address syntax" },
+  tooManyRecipients: { code: 452, enhanced: "4.5.3", text: "Too many recipients" },
+  messageTooBig: { code: 552, enhanced: "5.3.4", text: "Message size exceeds fixed maximum message size" },
 } as const satisfies Record<string, SmtpReply>;
 
 /** Renders a reply line as it goes on the wire (without CRLF). */

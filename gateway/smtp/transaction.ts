@@ -11,7 +11,7 @@ import type { AuthenticatedUser } from "./auth-command.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
 import { receivedHeader } from "./received-header.ts";
 import { abortRelay, beginRelay, recordRelayFailure, relayMessage, relayRecipient } from "./relay-session.ts";
-import type { SmtpReply } from "./replies.ts";
+import { Replies, type SmtpReply } from "./replies.ts";
 
 type Done = (err?: Error | null, message?: string) => void;
 
@@ -21,26 +21,6 @@ export function smtpError(reply: SmtpReply): Error & { responseCode: number } {
     responseCode: reply.code,
   });
 }
-
-const SessionReplies = {
-  tlsRequired: { code: 530, enhanced: "5.7.0", text: "Must issue a STARTTLS command first" },
-  headerFromNotOwned: {
-    code: 550,
-    enhanced: "5.7.1",
-    text: "From header address not owned by authenticated user",
-  },
-  headerFromInvalid: {
-    code: 550,
-    enhanced: "5.6.0",
-    text: "Message header must have at most one From field, with an address",
-  },
-  relayDenied: { code: 554, enhanced: "5.7.1", text: "Relay access denied: authenticate first" },
-  badSender: { code: 553, enhanced: "5.1.7", text: "Bad sender address syntax" },
-  senderNotOwned: { code: 553, enhanced: "5.7.1", text: "Sender address not owned by authenticated user" },
-  badRecipient: { code: 553, enhanced: "5.1.3", text: "Bad recipient address syntax" },
-  tooManyRecipients: { code: 452, enhanced: "4.5.3", text: "Too many recipients" },
-  messageTooBig: { code: 552, enhanced: "5.3.4", text: "Message size exceeds fixed maximum message size" },
-} as const satisfies Record<string, SmtpReply>;
 
 function authenticatedUser(session: SMTPServerSession): AuthenticatedUser | undefined {
   return session.user ? (session.user as AuthenticatedUser) : undefined;
@@ -91,16 +71,16 @@ export function onMailFrom(
   if (rt.listener.mode === "starttls" && rt.tlsAvailable && !session.secure) {
     // RFC 3207 §4: the submission port with a certificate never carries mail in the clear (a
     // SCRAM login needs no TLS, the message it then sends does).
-    return reject(rt, "tls_required", SessionReplies.tlsRequired, done);
+    return reject(rt, "tls_required", Replies.tlsRequired, done);
   }
   abortRelay(session); // a new MAIL FROM ends whatever the client left open (RSET has no hook)
   const user = authenticatedUser(session);
   if (!user) return done(); // relay-port without AUTH: refused at RCPT, as RFC 5321 relaying is
-  if (!isValidMailbox(address.address)) return reject(rt, "sender_syntax", SessionReplies.badSender, done);
+  if (!isValidMailbox(address.address)) return reject(rt, "sender_syntax", Replies.badSender, done);
   const patterns = senderPatterns(rt, user, address.args ? address.args.AUTH : undefined);
   senderPatternsBySession.set(session, patterns);
   if (rt.config().policy.senderAlignment !== "header" && !maySendAs(patterns, address.address)) {
-    return reject(rt, "sender_not_owned", SessionReplies.senderNotOwned, done);
+    return reject(rt, "sender_not_owned", Replies.senderNotOwned, done);
   }
   const limit = rateLimitOf(rt, user);
   const verdict = limit ? rt.limiter.checkMessage(identityOf(user), limit) : { ok: true as const };
@@ -120,11 +100,10 @@ export function onRcptTo(
   done: Done,
 ) {
   // Every recipient is a relay: the gateway delivers nowhere locally. Without AUTH, never.
-  if (!authenticatedUser(session)) return reject(rt, "relay_denied", SessionReplies.relayDenied, done);
-  if (!isValidMailbox(address.address))
-    return reject(rt, "recipient_syntax", SessionReplies.badRecipient, done);
+  if (!authenticatedUser(session)) return reject(rt, "relay_denied", Replies.relayDenied, done);
+  if (!isValidMailbox(address.address)) return reject(rt, "recipient_syntax", Replies.badRecipient, done);
   if (session.envelope.rcptTo.length >= rt.config().limits.maxRecipients) {
-    return reject(rt, "too_many_recipients", SessionReplies.tooManyRecipients, done);
+    return reject(rt, "too_many_recipients", Replies.tooManyRecipients, done);
   }
   const user = authenticatedUser(session) as AuthenticatedUser;
   const limit = rateLimitOf(rt, user);
@@ -149,9 +128,9 @@ function headerMisalignment(
 ): SmtpReply | undefined {
   if (!authenticatedUser(session) || rt.config().policy.senderAlignment === "envelope") return undefined;
   const from = headerFrom(body);
-  if (!from.ok) return SessionReplies.headerFromInvalid;
+  if (!from.ok) return Replies.headerFromInvalid;
   const patterns = senderPatternsBySession.get(session) ?? [];
-  return from.addresses.every((a) => maySendAs(patterns, a)) ? undefined : SessionReplies.headerFromNotOwned;
+  return from.addresses.every((a) => maySendAs(patterns, a)) ? undefined : Replies.headerFromNotOwned;
 }
 
 export function onData(
@@ -172,7 +151,7 @@ export function onData(
     if (stream.sizeExceeded) {
       abortRelay(session);
       rt.metrics.messages.inc({ result: "rejected", reason: "size" });
-      return reject(rt, "message_size", SessionReplies.messageTooBig, done);
+      return reject(rt, "message_size", Replies.messageTooBig, done);
     }
     // Normalised before any check, so the header the policy reads is the header the upstream gets.
     const body = normalizeLineEndings(Buffer.concat(chunks));

@@ -23,6 +23,9 @@ export interface TestPki {
 
 export const CLIENT_CERT_EMAIL = "alice@example.test";
 
+/** openssl req arguments for a fresh P-256 key without a passphrase. */
+const NEW_P256_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+
 async function issue(
   dir: string,
   name: string,
@@ -35,21 +38,7 @@ async function issue(
   const cert = join(dir, `${name}.crt`);
   const extFile = join(dir, `${name}.ext`);
   await writeFile(extFile, `${ext}\n`);
-  await run("openssl", [
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    csr,
-    "-subj",
-    subj,
-  ]);
+  await run("openssl", ["req", "-new", ...NEW_P256_KEY, "-keyout", key, "-out", csr, "-subj", subj]);
   await run("openssl", [
     "x509",
     "-req",
@@ -70,17 +59,14 @@ async function issue(
   return { cert, key };
 }
 
-async function authority(dir: string, name: string) {
+/** A self-signed certificate (a CA, or a stand-alone server certificate) with subject CN=`name`. */
+export async function selfSigned(dir: string, name: string) {
   const key = join(dir, `${name}.key`);
   const cert = join(dir, `${name}.crt`);
   await run("openssl", [
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
+    ...NEW_P256_KEY,
     "-keyout",
     key,
     "-out",
@@ -99,8 +85,8 @@ export function testPki(): Promise<TestPki> {
   pki ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), "postern-pki-"));
     process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-    const ca = await authority(dir, "Postern Test CA");
-    const rogueCa = await authority(dir, "Rogue CA");
+    const ca = await selfSigned(dir, "Postern Test CA");
+    const rogueCa = await selfSigned(dir, "Rogue CA");
     const server = await issue(
       dir,
       "server",
