@@ -13,6 +13,7 @@ import type { BearerVerifier } from "./credentials/oauth/bearer-verifier.ts";
 import type { CredentialStore } from "./credentials/store.ts";
 import { createHttpServer } from "./observability/http.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { pruneUserSeries } from "./observability/user-metrics.ts";
 import { RateLimiter } from "./policy/rate-limiter.ts";
 import { sourceAllowed } from "./policy/source-address.ts";
 import type { Upstream } from "./relay/upstream-api.ts";
@@ -178,7 +179,9 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
         // connections close as they end.
         void oldRelay.close();
       } else if (kind === "credentials") {
-        state.store = await loadCredentials(state.config, dir);
+        const store = await loadCredentials(state.config, dir);
+        state.store = store;
+        await pruneUserSeries(metrics, (username) => store.lookup(username) !== undefined);
       } else {
         const next = await loadTls(state.config, dir);
         if (next) for (const server of servers) server.updateSecureContext(tlsOptions(next));

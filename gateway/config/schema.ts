@@ -120,6 +120,9 @@ export const HttpSchema = z.object({
   /** /livez, /readyz and /metrics; kept off the SMTP ports so probes never touch the SMTP surface. */
   address: z.string().default("0.0.0.0"),
   port: port.default(9090),
+  /** Adds postern_user_messages_total{user,result}. Opt-in: one series per user and result, bounded
+   *  by the users file (only authenticated, known users are counted). */
+  perUserMetrics: z.boolean().default(false),
 });
 
 export const GatewayConfigSchema = z

@@ -49,6 +49,7 @@ test("metrics, health and readiness over HTTP after real traffic", async (t) => 
     postern_users_loaded: 1,
   };
   for (const [series, value] of Object.entries(expect)) assert.equal(sample(text, series), value, series);
+  assert.doesNotMatch(text, /postern_user_messages_total\{/, "per-user series only when opted in");
   const expiry = sample(text, "postern_tls_certificate_expiry_timestamp_seconds") ?? 0;
   assert.ok(expiry > Date.now() / 1000, "certificate expiry is in the future");
   assert.ok(
@@ -57,4 +58,26 @@ test("metrics, health and readiness over HTTP after real traffic", async (t) => 
 
   const lint = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
   assert.equal(lint.status, 0, `promtool: ${lint.stdout}${lint.stderr}`);
+});
+
+test("per-user message counts are opt-in and follow the users file", async (t) => {
+  const bob = { username: "bob@example.test", password: "bob-secret" };
+  const gw = await startTestGateway(t, { users: [ALICE, bob], config: { http: { perUserMetrics: true } } });
+  const scrape = async () => (await fetch(`http://127.0.0.1:${gw.ports.http}/metrics`)).text();
+  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
+  await c.read();
+  await c.command("EHLO client.test");
+  await c.command(`AUTH PLAIN ${plain(ALICE.password)}`);
+  await c.command(`MAIL FROM:<${ALICE.username}>`);
+  await c.command("RCPT TO:<bob@example.net>");
+  await c.command("DATA");
+  assert.equal((await c.command(`From: ${ALICE.username}\r\n\r\nhello\r\n.`)).code, 250);
+  c.close();
+  const series = 'postern_user_messages_total{user="alice@example.test",result="accepted"}';
+  assert.equal(sample(await scrape(), series), 1);
+
+  // Alice leaves the users file: her series goes with her, so the label set stays bounded.
+  await gw.swapVolume("credentials", { "users.yaml": await gw.usersYaml([bob]) });
+  await gw.gateway?.reload();
+  assert.equal(sample(await scrape(), series), undefined);
 });

@@ -57,6 +57,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 52428800],
       registers,
     }),
+    userMessages: new Counter({
+      name: "postern_user_messages_total",
+      help: "Messages by authenticated user and upstream outcome (accepted, rejected, deferred); only with http.perUserMetrics.",
+      labelNames: ["user", "result"] as const,
+      registers,
+    }),
     policyRejections: new Counter({
       name: "postern_policy_rejections_total",
       help: "Commands refused by policy, by reason.",

@@ -3,6 +3,7 @@
 // and STARTTLS (PosternConnection), at the next MAIL FROM, or when the connection closes.
 import type { SMTPServerSession } from "smtp-server";
 import { sessionSpans, traceFields } from "../observability/tracing.ts";
+import { countUserMessage } from "../observability/user-metrics.ts";
 import type { UpstreamStep, UpstreamTransaction } from "../relay/upstream-api.ts";
 import type { UpstreamFailure } from "../relay/upstream-reply.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
@@ -25,10 +26,9 @@ export function recordRelayFailure(
   failure: UpstreamFailure,
 ) {
   rt.metrics.relay.inc({ result: "failed", code_class: failure.codeClass });
-  rt.metrics.messages.inc({
-    result: failure.reply.code >= 500 ? "rejected" : "deferred",
-    reason: `upstream_${failure.codeClass}`,
-  });
+  const result = failure.reply.code >= 500 ? "rejected" : "deferred";
+  rt.metrics.messages.inc({ result, reason: `upstream_${failure.codeClass}` });
+  countUserMessage(rt, session, result);
   rt.logger.warn(
     {
       cid: session.id,

@@ -3,6 +3,7 @@
 import { context, INVALID_SPAN_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
 import { endSpan, sessionSpans, tracer } from "../observability/tracing.ts";
+import { countUserMessage } from "../observability/user-metrics.ts";
 import { isValidMailbox } from "../policy/address.ts";
 import { headerFrom } from "../policy/header-from.ts";
 import { maySendAs } from "../policy/senders.ts";
@@ -202,6 +203,7 @@ async function relay(rt: ListenerRuntime, body: Buffer, session: SMTPServerSessi
   if (outcome.ok) {
     rt.metrics.relay.inc({ result: "accepted", code_class: "2xx" });
     rt.metrics.messages.inc({ result: "accepted", reason: "relayed" });
+    countUserMessage(rt, session, "accepted");
     const user = authenticatedUser(session);
     if (user) rt.limiter.record(identityOf(user), session.envelope.rcptTo.length);
     return { code: 250, enhanced: "2.6.0", text: `Ok: relayed as ${session.id}` };

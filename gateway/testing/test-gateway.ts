@@ -40,7 +40,8 @@ export const NO_LOCKOUTS = {
 
 export interface TestGatewayOptions {
   users?: TestUser[];
-  /** Merged over the generated gateway.yaml (top-level keys replace, `auth` is merged one level). */
+  /** Merged over the generated gateway.yaml (top-level keys replace; `auth` and `http` are merged
+   *  one level). */
   config?: Record<string, unknown>;
   auth?: Record<string, unknown>;
   relayPort?: boolean;
@@ -136,8 +137,9 @@ export async function startTestGateway(
       ...options.auth,
     },
     upstream: { host: "127.0.0.1", port: sink.port, tls: "none" },
-    http: { address: "127.0.0.1", port: ports.http },
     ...options.config,
+    // Merged, not replaced: tests opt into HTTP features but the harness owns the port.
+    http: { ...(options.config?.http as object | undefined), address: "127.0.0.1", port: ports.http },
   };
   // The directory itself is the policy "ConfigMap" volume; tls/ and credentials/ are nested ones.
   await writeVolume(dir, { "gateway.yaml": stringify(config) });
