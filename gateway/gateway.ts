@@ -33,9 +33,7 @@ import {
 import { type DirectoryWatcher, watchDirectories } from "./runtime/watch.ts";
 import type { AuthSettings } from "./smtp/auth-command.ts";
 import type { ListenerRuntime } from "./smtp/listener-runtime.ts";
-import { createListenerServer, tlsOptions } from "./smtp/server.ts";
-
-export { CONFIG_FILE } from "./runtime/loaders.ts";
+import { createListenerServer, policyOptions, tlsOptions } from "./smtp/server.ts";
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -136,6 +134,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
   showState();
 
   const servers: SMTPServer[] = [];
+  const http = createHttpServer(metrics.registry, { ready: () => !drain.draining });
   const addresses: Record<string, { address: string; port: number }> = {};
   try {
     for (const listener of config.listeners) {
@@ -155,22 +154,33 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
       servers.push(server);
       addresses[listener.name] = await listen(server, listener.port, listener.address);
     }
+    addresses.http = await listen(http, config.http.port, config.http.address);
   } catch (err) {
+    // Nothing half-started stays behind: a port in use is a start-up error, not a partial gateway.
     await Promise.all(servers.map(closeSmtp));
+    if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
     await relay.close();
     throw err;
   }
-  const http = createHttpServer(metrics.registry, { ready: () => !drain.draining });
-  addresses.http = await listen(http, config.http.port, config.http.address);
 
   /** Loads one kind; on any error the last good state stays in force. */
   async function reloadKind(kind: ConfigKind): Promise<void> {
     try {
       if (kind === "policy") {
         const next = await loadPolicy(dir);
-        if (JSON.stringify(next.listeners) !== JSON.stringify(state.config.listeners)) {
-          logger.warn("listener changes take effect when the pod is replaced; other policy applies now");
+        const restartOnly = {
+          listeners: JSON.stringify(next.listeners) !== JSON.stringify(state.config.listeners),
+          tls: (next.tls === undefined) !== (state.config.tls === undefined),
+          http: next.http.address !== state.config.http.address || next.http.port !== state.config.http.port,
+        };
+        const pending = Object.keys(restartOnly).filter((k) => restartOnly[k as keyof typeof restartOnly]);
+        if (pending.length > 0) {
+          logger.warn(
+            { fields: pending },
+            "these changes take effect when the pod is replaced; the rest applies now",
+          );
         }
+        for (const server of servers) Object.assign(server.options, policyOptions(next));
         const nextBearer = await loadBearerVerifier(next, dir);
         const nextRelay = createUpstream(next.upstream, next.hostname, resolver(dir));
         const oldRelay = state.relay;

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { RateLimitSchema } from "../policy/rate-limit-schema.ts";
 import { MECHANISM_NAMES } from "../sasl/mechanism.ts";
+import { isLoopbackHost } from "./loopback.ts";
 
 const port = z.number().int().min(1).max(65535);
 const seconds = z.number().positive();
@@ -156,6 +157,26 @@ export const GatewayConfigSchema = z
         code: "custom",
         path: ["auth", "mechanisms"],
         message: "EXTERNAL needs tls.clientCaFile",
+      });
+    }
+    if (cfg.upstream.auth && cfg.upstream.tls === "none" && !isLoopbackHost(cfg.upstream.host)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["upstream", "auth"],
+        message:
+          "upstream credentials need upstream.tls starttls or implicit (tls none only to a loopback host)",
+      });
+    }
+    const jwksUrl = cfg.auth.oauth?.jwksUrl;
+    if (
+      jwksUrl &&
+      !jwksUrl.startsWith("https:") &&
+      !(jwksUrl.startsWith("http:") && isLoopbackHost(new URL(jwksUrl).hostname))
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["auth", "oauth", "jwksUrl"],
+        message: "must be https (http only on a loopback address)",
       });
     }
     const oauth = cfg.auth.mechanisms.some((m) => m === "XOAUTH2" || m === "OAUTHBEARER");

@@ -7,8 +7,10 @@
 // offers a pooled command-level SMTP client. So this is a small one: no pipelining, one command in
 // flight, every reply read in full before the next command; STARTTLS, when configured, is required
 // and never downgraded; credentials are sent only encrypted (or in plain over loopback).
+
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { TLSSocket, connect as tlsConnect } from "node:tls";
+import { isLoopbackHost } from "../config/loopback.ts";
 import { dataPayload } from "./data-payload.ts";
 
 export interface UpstreamReply {
@@ -64,7 +66,7 @@ export interface ConnectionOptions {
 
 /** Credentials go only over TLS, or in plain to a loopback upstream (a sidecar relay). */
 export function credentialsMayTravel(tls: ConnectionOptions["tls"], host: string): boolean {
-  return tls !== "none" || host === "localhost" || /^127\./.test(host) || host === "::1";
+  return tls !== "none" || isLoopbackHost(host);
 }
 
 const REPLY_LINE = /^(\d{3})(?:([ -])(.*))?$/;

@@ -9,8 +9,7 @@ import { ConfigError, readYamlFile } from "../config/yaml-file.ts";
 import { loadCredentialsFile } from "../credentials/load.ts";
 import { type BearerVerifier, createBearerVerifier } from "../credentials/oauth/bearer-verifier.ts";
 import type { CredentialStore } from "../credentials/store.ts";
-import type { TlsMaterial } from "../smtp/server.ts";
-import { generateSelfSigned, loadTlsMaterial, type TlsFiles } from "../tls/material.ts";
+import { generateSelfSigned, loadTlsMaterial, type TlsFiles, type TlsMaterial } from "../tls/material.ts";
 
 export const CONFIG_FILE = "gateway.yaml";
 

@@ -163,3 +163,15 @@ test("a TLS key that does not match its certificate is refused; the old pair sta
   );
   assert.equal((await servedCertificate(gw.ports.submissions)).fingerprint256, before.fingerprint256);
 });
+
+test("policy reload reaches the SMTP layer: a new size limit is advertised and enforced", async (t) => {
+  const gw = await startTestGateway(t);
+  await gw.swapVolume("", { "gateway.yaml": stringify({ ...gw.config, limits: { maxMessageBytes: 2048 } }) });
+  await within(1000, async () => gw.gateway?.config.limits.maxMessageBytes === 2048);
+  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
+  await c.read();
+  assert.ok((await c.command("EHLO client.test")).lines.includes("SIZE 2048"));
+  await c.command(`AUTH PLAIN ${plain(ALICE.username, ALICE.password)}`);
+  assert.match((await c.command(`MAIL FROM:<${ALICE.username}> SIZE=5000`)).last, /^552 5\.3\.4 /);
+  c.close();
+});

@@ -58,7 +58,9 @@ export const Replies = {
   messageTooBig: { code: 552, enhanced: "5.3.4", text: "Message size exceeds fixed maximum message size" },
 } as const satisfies Record<string, SmtpReply>;
 
-/** Renders a reply line as it goes on the wire (without CRLF). */
-export function formatReply(reply: SmtpReply): string {
-  return reply.enhanced ? `${reply.code} ${reply.enhanced} ${reply.text}` : `${reply.code} ${reply.text}`;
+/** An Error smtp-server turns into exactly this reply. */
+export function smtpError(reply: SmtpReply): Error & { responseCode: number } {
+  return Object.assign(new Error(reply.enhanced ? `${reply.enhanced} ${reply.text}` : reply.text), {
+    responseCode: reply.code,
+  });
 }

@@ -3,19 +3,14 @@
 // overridden only to construct PosternConnection instead (see connection.ts for why).
 import type { Socket } from "node:net";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
+import type { GatewayConfig } from "../config/schema.ts";
+import type { TlsMaterial } from "../tls/material.ts";
 import { MAX_AUTH_LINE } from "./auth-command.ts";
 import { PosternConnection } from "./connection.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
 import { closeRelaySession } from "./relay-session.ts";
-import { Replies } from "./replies.ts";
-import { onData, onMailFrom, onRcptTo, smtpError } from "./transaction.ts";
-
-export interface TlsMaterial {
-  key: Buffer;
-  cert: Buffer;
-  ca?: Buffer | undefined;
-  minVersion: "TLSv1.2" | "TLSv1.3";
-}
+import { Replies, smtpError } from "./replies.ts";
+import { onData, onMailFrom, onRcptTo } from "./transaction.ts";
 
 class PosternSmtpServer extends SMTPServer {
   readonly runtime: ListenerRuntime;
@@ -45,11 +40,23 @@ export function tlsOptions(tls: TlsMaterial | undefined): Partial<SMTPServerOpti
   };
 }
 
+/** The server options that come from policy. smtp-server reads these from `server.options` as it
+ *  goes, so a policy reload assigns them and new connections and transactions follow. */
+export function policyOptions(config: GatewayConfig) {
+  return {
+    name: config.hostname,
+    size: config.limits.maxMessageBytes,
+    maxClients: config.limits.maxConnections,
+    socketTimeout: config.limits.idleTimeoutSeconds * 1000,
+  } satisfies Partial<SMTPServerOptions>;
+}
+
 export function createListenerServer(runtime: ListenerRuntime, tls: TlsMaterial | undefined): SMTPServer {
   const { listener } = runtime;
-  const config = runtime.config();
+  // Sessions counted as open, so a session refused before onConnect is never subtracted.
+  const counted = new WeakSet<object>();
   const server = new PosternSmtpServer(runtime, {
-    name: config.hostname,
+    ...policyOptions(runtime.config()),
     banner: "Postern ESMTP submission service",
     secure: listener.mode === "implicit-tls",
     hideSTARTTLS: !tls,
@@ -57,8 +64,7 @@ export function createListenerServer(runtime: ListenerRuntime, tls: TlsMaterial 
     // Placeholder for the library's own list; PosternConnection writes the real AUTH line.
     authMethods: ["PLAIN"],
     authOptional: listener.mode === "relay-port",
-    authRequiredMessage: "5.7.0 Authentication required",
-    size: config.limits.maxMessageBytes,
+    authRequiredMessage: `${Replies.authRequired.enhanced} ${Replies.authRequired.text}`,
     heloResponse: "%s at your service, %s",
     hideENHANCEDSTATUSCODES: false,
     hideSMTPUTF8: true,
@@ -68,18 +74,17 @@ export function createListenerServer(runtime: ListenerRuntime, tls: TlsMaterial 
     // The parser's hard limit; AUTH lines over MAX_AUTH_LINE get 500 5.5.6 from the driver first.
     maxCommandLength: MAX_AUTH_LINE * 4,
     maxAllowedUnauthenticatedCommands: 20,
-    maxClients: config.limits.maxConnections,
-    socketTimeout: config.limits.idleTimeoutSeconds * 1000,
     logger: false,
-    onConnect(_session, done) {
+    onConnect(session, done) {
       if (runtime.drain.draining) return done(smtpError(Replies.shuttingDown));
       runtime.metrics.connectionsTotal.inc({ listener: listener.name });
       runtime.metrics.connectionsActive.inc({ listener: listener.name });
+      counted.add(session);
       done();
     },
     onClose(session) {
       closeRelaySession(session);
-      runtime.metrics.connectionsActive.dec({ listener: listener.name });
+      if (counted.delete(session)) runtime.metrics.connectionsActive.dec({ listener: listener.name });
     },
     onMailFrom: (address, session, done) => onMailFrom(runtime, address, session, done),
     onRcptTo: (address, session, done) => onRcptTo(runtime, address, session, done),

@@ -12,16 +12,9 @@ import type { AuthenticatedUser } from "./auth-command.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
 import { receivedHeader } from "./received-header.ts";
 import { abortRelay, beginRelay, recordRelayFailure, relayMessage, relayRecipient } from "./relay-session.ts";
-import { Replies, type SmtpReply } from "./replies.ts";
+import { Replies, type SmtpReply, smtpError } from "./replies.ts";
 
 type Done = (err?: Error | null, message?: string) => void;
-
-/** An Error smtp-server turns into exactly this reply. */
-export function smtpError(reply: SmtpReply): Error & { responseCode: number } {
-  return Object.assign(new Error(reply.enhanced ? `${reply.enhanced} ${reply.text}` : reply.text), {
-    responseCode: reply.code,
-  });
-}
 
 function authenticatedUser(session: SMTPServerSession): AuthenticatedUser | undefined {
   return session.user ? (session.user as AuthenticatedUser) : undefined;

@@ -7,7 +7,13 @@ import { access, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { ConfigError } from "../config/yaml-file.ts";
-import type { TlsMaterial } from "../smtp/server.ts";
+
+export interface TlsMaterial {
+  key: Buffer;
+  cert: Buffer;
+  ca?: Buffer | undefined;
+  minVersion: "TLSv1.2" | "TLSv1.3";
+}
 
 export interface TlsFiles {
   certFile: string;

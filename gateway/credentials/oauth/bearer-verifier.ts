@@ -1,6 +1,7 @@
 // Bearer tokens for XOAUTH2 and OAUTHBEARER (RFC 7628): a JWT access token signed by the configured
 // issuer, checked against its JWKS with jose. The verifier outlives credential reloads (it keeps the
 // JWKS cache), so the user directory to check against is passed on each call.
+
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -9,6 +10,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from "jose";
+import { isLoopbackHost } from "../../config/loopback.ts";
 import type { BearerVerdict } from "../../sasl/mechanism.ts";
 import type { CredentialStore } from "../store.ts";
 import { usernameKey } from "../users-file.ts";
@@ -37,7 +39,6 @@ export interface BearerVerifier {
 // Asymmetric only: HS* would make the JWKS (public) material a signing key, and `none` is no signature.
 const ALGORITHMS = ["RS256", "ES256", "EdDSA", "PS256"];
 const CLOCK_TOLERANCE_SECONDS = 30;
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "localhost"]);
 const UNAVAILABLE = { kind: "unavailable" } as const;
 
 /** Marks a failure to obtain the issuer's keys (network, HTTP status, bad JSON): not the token's fault. */
@@ -93,7 +94,7 @@ function keySet(config: BearerConfig): JWTVerifyGetKey {
   if (jwksUrl === undefined) throw new Error(exactlyOne);
   const url = new URL(jwksUrl);
   // Whoever can alter the key set in transit can mint tokens: plain http only to this host.
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))) {
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
     throw new Error(`jwksUrl must use https (http only for loopback addresses): ${url.href}`);
   }
   const remote = createRemoteJWKSet(url);
