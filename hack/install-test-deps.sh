@@ -5,10 +5,11 @@
 # the metrics exposition.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin" # postfix, smtp-sink and ss live in sbin
 
 need=()
 for cmd in swaks:swaks msmtp:msmtp gsasl:gsasl curl:curl smtp-sink:postfix postfix:postfix \
-           doveadm:dovecot-core openssl:openssl python3:python3 promtool:prometheus; do
+           doveadm:dovecot-core openssl:openssl python3:python3 promtool:prometheus ss:iproute2; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || need+=("${cmd##*:}")
 done
 # swaks needs these Perl modules for TLS, AUTH and CRAM-MD5.

@@ -1,6 +1,7 @@
 // Postfix's smtp-sink as the upstream relay in tests: a real SMTP server that writes every message
 // it accepts to a file, so tests can assert what (and how many copies) arrived upstream.
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,8 +35,16 @@ export async function startSmtpSink(
   await chmod(dir, 0o777); // smtp-sink writes as the unprivileged user it switches to
   const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
-    "smtp-sink",
-    ["-u", "nobody", "-d", `${dir}/%M.`, ...extraArgs, `127.0.0.1:${port}`, "64"],
+    existsSync("/usr/sbin/smtp-sink") ? "/usr/sbin/smtp-sink" : "smtp-sink",
+    // As root smtp-sink must drop privileges (-u); as anyone else it may not try.
+    [
+      ...(process.getuid?.() === 0 ? ["-u", "nobody"] : []),
+      "-d",
+      `${dir}/%M.`,
+      ...extraArgs,
+      `127.0.0.1:${port}`,
+      "64",
+    ],
     { stdio: "ignore" },
   );
   await waitForPort(port);

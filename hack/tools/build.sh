@@ -33,6 +33,9 @@ die() {
 }
 
 command -v go >/dev/null || die "go is not on PATH (Go >= 1.23 is needed to build the control plane)"
+go_minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
+[[ $go_minor =~ ^[0-9]+$ && $go_minor -ge 23 ]] ||
+  die "Go >= 1.23 is needed to build the control plane; this is $(go env GOVERSION)"
 
 # Versions come from the go.mod files, the single place they are pinned.
 mod_version() {
