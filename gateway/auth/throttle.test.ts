@@ -4,6 +4,9 @@ import type { BruteForceConfig } from "../config/schema.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { AuthThrottle } from "./throttle.ts";
 
+/** A client address that never logged anyone in. */
+const ELSEWHERE = "203.0.113.50";
+
 const config: BruteForceConfig = {
   maxFailuresPerConnection: 3,
   failureDelaySeconds: 0,
@@ -38,9 +41,9 @@ describe("AuthThrottle", () => {
     const { throttle, metrics } = setup();
     throttle.recordFailure("192.0.2.1", "alice");
     throttle.recordFailure("198.51.100.7", "alice");
-    assert.equal(throttle.userLocked("alice"), false);
+    assert.equal(throttle.userLocked("alice", ELSEWHERE), false);
     throttle.recordFailure("2001:db8::1", "alice");
-    assert.equal(throttle.userLocked("alice"), true);
+    assert.equal(throttle.userLocked("alice", ELSEWHERE), true);
     for (const address of ["192.0.2.1", "198.51.100.7", "2001:db8::1"]) {
       assert.equal(throttle.addressLocked(address), false);
     }
@@ -50,11 +53,11 @@ describe("AuthThrottle", () => {
   it("never lets a locked user block another user, even from the same address", () => {
     const { throttle } = setup();
     for (let i = 0; i < 3; i++) throttle.recordFailure("192.0.2.1", "alice");
-    assert.equal(throttle.userLocked("alice"), true);
-    assert.equal(throttle.userLocked("bob"), false);
+    assert.equal(throttle.userLocked("alice", ELSEWHERE), true);
+    assert.equal(throttle.userLocked("bob", ELSEWHERE), false);
     throttle.recordFailure("192.0.2.9", "bob");
     throttle.recordFailure("192.0.2.9", "bob");
-    assert.equal(throttle.userLocked("bob"), false, "bob's own failures count from zero");
+    assert.equal(throttle.userLocked("bob", ELSEWHERE), false, "bob's own failures count from zero");
   });
 
   it("treats user names case-insensitively", () => {
@@ -62,7 +65,7 @@ describe("AuthThrottle", () => {
     throttle.recordFailure("192.0.2.1", "Alice");
     throttle.recordFailure("192.0.2.2", "ALICE");
     throttle.recordFailure("192.0.2.3", "alice");
-    assert.equal(throttle.userLocked("aLiCe"), true);
+    assert.equal(throttle.userLocked("aLiCe", ELSEWHERE), true);
   });
 
   it("counts a failure without a user name against the address only", async () => {
@@ -92,7 +95,7 @@ describe("AuthThrottle", () => {
     const { throttle, time } = setup();
     for (let i = 0; i < 5; i++) throttle.recordFailure("192.0.2.1", "alice");
     time.now += 600_000;
-    assert.equal(throttle.userLocked("alice"), false);
+    assert.equal(throttle.userLocked("alice", ELSEWHERE), false);
     assert.equal(throttle.addressLocked("192.0.2.1"), true);
     time.now += 300_000;
     assert.equal(throttle.addressLocked("192.0.2.1"), false);
@@ -102,6 +105,15 @@ describe("AuthThrottle", () => {
     const throttle = new AuthThrottle(config);
     for (let i = 0; i < 5; i++) throttle.recordFailure("192.0.2.1", "alice");
     assert.equal(throttle.addressLocked("192.0.2.1"), true);
-    assert.equal(throttle.userLocked("alice"), true);
+    assert.equal(throttle.userLocked("alice", ELSEWHERE), true);
+  });
+
+  it("a locked user can still log in from an address they recently logged in from", () => {
+    const { throttle } = setup();
+    throttle.recordSuccess("198.51.100.20", "alice");
+    for (let i = 0; i < 3; i++) throttle.recordFailure("192.0.2.1", "alice");
+    assert.equal(throttle.userLocked("alice", ELSEWHERE), true);
+    assert.equal(throttle.userLocked("alice", "192.0.2.1"), true, "the attacker's address stays locked");
+    assert.equal(throttle.userLocked("ALICE", "198.51.100.20"), false, "alice's usual address is exempt");
   });
 });

@@ -3,6 +3,7 @@
 // the mechanism's steps, and turns outcomes into the exact replies of gateway/smtp/replies.ts.
 // It knows nothing about sockets: the connection hands it an AuthIO.
 import type { PeerCertificate } from "node:tls";
+import { lockAwareBackend } from "../auth/lock-aware-backend.ts";
 import type { AuthThrottle } from "../auth/throttle.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { MechanismName, SaslBackend, SaslStep } from "../sasl/mechanism.ts";
@@ -109,9 +110,12 @@ export async function handleAuth(io: AuthIO, commandLine: string, settings: Auth
     if (!input) return finish(io, settings, admitted, "malformed", Replies.authBadBase64);
   }
 
+  const backend = lockAwareBackend(settings.backend, (user) =>
+    settings.throttle.userLocked(user, io.remoteAddress),
+  );
   const exchange = MECHANISMS[admitted].start(
     { secure: io.secure, serverName: settings.serverName, clientCertificate: io.clientCertificate },
-    settings.backend,
+    backend,
   );
   for (;;) {
     let step: SaslStep;
@@ -139,20 +143,21 @@ async function succeed(
   mechanism: MechanismName,
   step: Extract<SaslStep, { kind: "success" }>,
 ): Promise<void> {
+  // Before SCRAM's server signature goes out: it proves the password right, so a locked-out client
+  // or one outside the user's networks must never see it. Both look exactly like a wrong password.
+  if (
+    settings.throttle.userLocked(step.username, io.remoteAddress) ||
+    !settings.sourceAllowed(step.username, io.remoteAddress)
+  ) {
+    return fail(io, settings, mechanism, { kind: "failure", reason: "invalid", username: step.username });
+  }
   if (step.finalData) {
     // RFC 4954 §4: additional data with success goes out as a challenge; the client answers empty.
     io.challenge(step.finalData);
     const response = await readResponse(io);
     if (!Buffer.isBuffer(response)) return finish(io, settings, mechanism, response.outcome, response.reply);
   }
-  if (settings.throttle.userLocked(step.username)) {
-    // Same reply whether or not the password was right, so a lockout is no password oracle.
-    return finish(io, settings, mechanism, "locked", Replies.authLockedOut);
-  }
-  if (!settings.sourceAllowed(step.username, io.remoteAddress)) {
-    // Right credentials from the wrong network look exactly like wrong credentials.
-    return fail(io, settings, mechanism, { kind: "failure", reason: "invalid", username: step.username });
-  }
+  settings.throttle.recordSuccess(io.remoteAddress, step.username);
   io.succeed({ username: step.username, authzid: step.authzid, mechanism });
   settings.metrics?.authAttempts.inc({ mechanism, result: "success" });
   io.reply(Replies.authSucceeded);
@@ -175,20 +180,20 @@ async function fail(
   if (step.reason === "unavailable") {
     return finish(io, settings, mechanism, "unavailable", Replies.authTemporaryFailure);
   }
-  if (step.username && settings.throttle.userLocked(step.username)) {
-    return finish(io, settings, mechanism, "locked", Replies.authLockedOut);
-  }
   if (step.reason === "malformed") return finish(io, settings, mechanism, "malformed", Replies.authMalformed);
 
+  // Every refused guess, a locked user's included, counts everywhere and waits the same delay.
+  const locked = step.username !== undefined && settings.throttle.userLocked(step.username, io.remoteAddress);
   settings.throttle.recordFailure(io.remoteAddress, step.username);
   io.failures += 1;
   if (settings.failureDelayMs > 0) await sleep(settings.failureDelayMs);
   if (io.failures >= settings.maxFailuresPerConnection) {
     settings.metrics?.authLockouts.inc({ scope: "connection" });
-    settings.metrics?.authAttempts.inc({ mechanism, result: "failure" });
+    settings.metrics?.authAttempts.inc({ mechanism, result: locked ? "locked" : "failure" });
     io.reply(Replies.tooManyAuthFailures);
     return io.close();
   }
+  if (locked) return finish(io, settings, mechanism, "locked", Replies.authLockedOut);
   return finish(io, settings, mechanism, "failure", Replies.authFailed);
 }
 
