@@ -180,11 +180,12 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
             "these changes take effect when the pod is replaced; the rest applies now",
           );
         }
-        for (const server of servers) Object.assign(server.options, policyOptions(next));
         const nextBearer = await loadBearerVerifier(next, dir);
         const nextRelay = createUpstream(next.upstream, next.hostname, resolver(dir));
         const oldRelay = state.relay;
         Object.assign(state, { config: next, bearer: nextBearer, relay: nextRelay });
+        // Only now that every part of the new policy loaded does it reach the listeners.
+        for (const server of servers) Object.assign(server.options, policyOptions(next));
         // New transactions use the new upstream; those under way finish on the old one, whose
         // connections close as they end.
         void oldRelay.close();

@@ -104,6 +104,9 @@ export const LimitsSchema = z.object({
   /** Unauthenticated connections and idle sessions are closed after this long. */
   idleTimeoutSeconds: seconds.default(300),
   maxConnections: z.number().int().min(1).default(20000),
+  /** Transactions one user may have open at once; each holds an upstream connection, so this keeps
+   *  one user from taking the whole upstream pool. */
+  maxTransactionsPerUser: z.number().int().min(1).default(10),
   /** On SIGTERM, transactions under way may finish for this long (keep it below the pod's
    *  terminationGracePeriodSeconds). */
   shutdownGraceSeconds: seconds.default(25),

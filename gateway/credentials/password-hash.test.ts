@@ -160,4 +160,12 @@ describe("password hashes", () => {
     const reordered = stored.replace("m=19456,p=1,t=2", "m=19456,t=2,p=1");
     await check(reordered, "order");
   });
+
+  it("refuses migration hashes too costly to verify on the event loop", () => {
+    const bcrypt13 = `$2y$13$${"a".repeat(53)}`;
+    const sha20k = `$6$rounds=20000$saltsalt$${"a".repeat(86)}`;
+    assert.throws(() => parsePasswordHash(`{BLF-CRYPT}${bcrypt13}`), /cost 04-12/);
+    assert.throws(() => parsePasswordHash(`{SHA512-CRYPT}${sha20k}`), /N <= 10000/);
+    assert.equal(parsePasswordHash(`{BLF-CRYPT}$2y$12$${"a".repeat(53)}`).scheme, "bcrypt");
+  });
 });

@@ -21,11 +21,15 @@ export const ARGON2ID_PARAMETERS = { memoryCost: 19456, timeCost: 2, parallelism
 // Parameter order varies between writers (libargon2 and Dovecot: m,t,p; node-argon2: m,p,t).
 const ARGON2ID =
   /^\$argon2id\$v=19\$([mtp]=\d{1,10}(?:,[mtp]=\d{1,10}){2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{6,}$/;
-const BCRYPT = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
+// Migration schemes run in JavaScript on the event loop (bcryptjs, unixcrypt), and any client can make
+// the gateway verify one by naming its user, so their cost is capped: bcrypt at cost 12,
+// SHA512-CRYPT at 10,000 rounds (Dovecot's default is 5,000). Migrate such users to argon2id.
+const BCRYPT = /^\$2[aby]\$(0[4-9]|1[0-2])\$[./A-Za-z0-9]{53}$/;
 const SHA512_CRYPT = /^\$6\$(?:rounds=(\d{1,9})\$)?[./A-Za-z0-9]{0,16}\$[./A-Za-z0-9]{86}$/;
 
 // glibc's bounds for `rounds=`; outside them crypt(3) silently clamps, so the stored string could never match.
 const SHA512_CRYPT_MIN_ROUNDS = 1000;
+const SHA512_CRYPT_MAX_ROUNDS = 10_000;
 
 // Dovecot matches scheme names case-insensitively.
 const DOVECOT_PREFIXES = new Map<string, PasswordScheme>([
@@ -70,13 +74,16 @@ function checkDigest(scheme: PasswordScheme, digest: string): void {
       return;
     }
     case "bcrypt":
-      if (!BCRYPT.test(digest)) throw new Error("malformed bcrypt hash: expected $2y$<cost>$<53 characters>");
+      if (!BCRYPT.test(digest)) {
+        throw new Error("malformed bcrypt hash: expected $2y$<cost 04-12>$<53 characters>");
+      }
       return;
     case "sha512-crypt": {
       const match = SHA512_CRYPT.exec(digest);
-      if (!match || (match[1] !== undefined && Number(match[1]) < SHA512_CRYPT_MIN_ROUNDS)) {
+      const rounds = match?.[1] === undefined ? 5000 : Number(match[1]);
+      if (!match || rounds < SHA512_CRYPT_MIN_ROUNDS || rounds > SHA512_CRYPT_MAX_ROUNDS) {
         throw new Error(
-          "malformed SHA512-CRYPT hash: expected $6$[rounds=N$]<salt>$<86 characters>, N >= 1000",
+          "malformed SHA512-CRYPT hash: expected $6$[rounds=N$]<salt>$<86 characters>, 1000 <= N <= 10000",
         );
       }
       return;

@@ -116,4 +116,12 @@ describe("headerFrom", () => {
     );
     assert.equal(headerFrom(mixed).ok, false);
   });
+
+  it("refuses a From field that names more addresses than the parser returns", () => {
+    for (const value of ["<mallory@owned.test> <ceo@bank.test>", "<mallory@owned.test> ceo@bank.test"]) {
+      assert.equal(headerFrom(Buffer.from(`From: ${value}\r\n\r\nx`)).ok, false, value);
+    }
+    const quoted = headerFrom(Buffer.from('From: "ceo@bank.test (really)" <mallory@owned.test>\r\n\r\nx'));
+    assert.deepEqual(quoted, { ok: true, addresses: ["mallory@owned.test"] });
+  });
 });

@@ -36,5 +36,12 @@ export function headerFrom(message: Buffer): HeaderFrom {
   if (fields.length > 1) return { ok: false, problem: "more than one From" };
   const value = (fields[0] ?? "").replace(/^from[ \t]*:/i, "");
   const addresses = flatten(addressparser(value) as ParsedAddress[]);
-  return addresses.length > 0 ? { ok: true, addresses } : { ok: false, problem: "From has no address" };
+  if (addresses.length === 0) return { ok: false, problem: "From has no address" };
+  // The parser keeps one address where a field names two ("<a@x> <b@y>", "<a@x> b@y"); mail clients
+  // and DMARC checkers disagree about which one such a field means, so it is refused, not guessed.
+  const bare = value.replace(/"(?:[^"\\]|\\.)*"/g, "").replace(/\((?:[^()\\]|\\.)*\)/g, "");
+  const ats = bare.split("@").length - 1;
+  const angles = bare.split("<").length - 1;
+  if (ats !== addresses.length || angles > addresses.length) return { ok: false, problem: "ambiguous From" };
+  return { ok: true, addresses };
 }

@@ -1,11 +1,11 @@
-// Sliding-window send limits per user. Usage is recorded when the upstream accepted a message, and
-// checked before a transaction (messages) and before each recipient (recipients), so a refused or
-// failed message never uses up a user's allowance. Counts are per gateway process: with N replicas
+// Sliding-window send limits per user. A message is recorded when its transaction starts (so
+// parallel transactions cannot all slip under the limit) and forgotten again if it is not
+// delivered, so a refused or failed message never uses up a user's allowance. Counts are per gateway process: with N replicas
 // a user can send up to N times the limit (documented; a shared store would cost a network hop on
 // every message).
 import type { RateLimit } from "./rate-limit-schema.ts";
 
-interface Usage {
+export interface Usage {
   at: number;
   recipients: number;
 }
@@ -55,14 +55,23 @@ export class RateLimiter {
     return used + pending < limit.recipients ? { ok: true } : this.#refusal(window, limit);
   }
 
-  /** Records a message the upstream accepted. */
-  record(user: string, recipients: number): void {
+  /** Records a message (growing `recipients` as they are accepted); returns it for `forget`. */
+  record(user: string, recipients: number): Usage {
     if (!this.#usage.has(user) && this.#usage.size >= MAX_USERS) {
       const oldest = this.#usage.keys().next();
       if (!oldest.done) this.#usage.delete(oldest.value);
     }
     const list = this.#usage.get(user) ?? [];
-    list.push({ at: this.#now(), recipients });
+    const usage = { at: this.#now(), recipients };
+    list.push(usage);
     this.#usage.set(user, list);
+    return usage;
+  }
+
+  /** Takes back a recorded message that was not delivered. */
+  forget(user: string, usage: Usage): void {
+    const list = this.#usage.get(user);
+    const index = list?.indexOf(usage) ?? -1;
+    if (list && index >= 0) list.splice(index, 1);
   }
 }

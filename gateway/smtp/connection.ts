@@ -12,8 +12,8 @@ import type { DrainableConnection } from "../runtime/drain.ts";
 import { offeredMechanisms } from "../sasl/registry.ts";
 import { type AuthenticatedUser, type AuthIO, handleAuth } from "./auth-command.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
-import { abortRelay } from "./relay-session.ts";
 import { Replies, type SmtpReply } from "./replies.ts";
+import { abortTransaction } from "./transaction.ts";
 
 type Callback = () => void;
 
@@ -72,21 +72,12 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
     return cert && Object.keys(cert).length > 0 ? cert : undefined;
   }
 
-  /** RSET (and EHLO, HELO, STARTTLS, which reset the session too) end the client's transaction,
-   *  so its upstream transaction is abandoned at once and its pool slot freed. */
-  override handler_RSET(command: Buffer, callback: Callback): void {
-    abortRelay(this.session);
-    super.handler_RSET(command, callback);
-  }
-
-  override handler_HELO(command: Buffer, callback: Callback): void {
-    abortRelay(this.session);
-    super.handler_HELO(command, callback);
-  }
-
-  override handler_STARTTLS(command: Buffer, callback: Callback): void {
-    abortRelay(this.session);
-    super.handler_STARTTLS(command, callback);
+  /** Whenever the library resets the session (RSET, a successful EHLO or HELO, STARTTLS, the end of
+   *  DATA), an open transaction ends: its upstream transaction is abandoned at once, freeing its
+   *  pool slot, and an undelivered message gives its rate-limit reservation back. */
+  override _resetSession(): void {
+    abortTransaction(this.session);
+    super._resetSession();
   }
 
   /** EHLO as the library builds it, with the AUTH line replaced by this connection's mechanisms. */
@@ -107,7 +98,6 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
       }
       send.call(this, code, data, context);
     };
-    abortRelay(this.session);
     try {
       super.handler_EHLO(command, callback);
     } finally {

@@ -12,8 +12,10 @@ import type { AuthSettings } from "./auth-command.ts";
 /** The parts of a user record the SMTP layer needs for policy. */
 export interface SenderRecord {
   username: string;
+  disabled: boolean;
   senders: readonly string[];
   authorizeFor: readonly string[];
+  allowedCidrs: readonly string[];
   rateLimit?: RateLimit | undefined;
 }
 

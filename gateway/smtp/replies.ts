@@ -48,13 +48,24 @@ export const Replies = {
   headerFromInvalid: {
     code: 550,
     enhanced: "5.6.0",
-    text: "Message header must have at most one From field, with an address",
+    text: "Message header needs at most one From field, naming its addresses unambiguously",
   },
   relayDenied: { code: 554, enhanced: "5.7.1", text: "Relay access denied: authenticate first" },
   badSender: { code: 553, enhanced: "5.1.7", text: "Bad sender address syntax" },
   senderNotOwned: { code: 553, enhanced: "5.7.1", text: "Sender address not owned by authenticated user" },
   badRecipient: { code: 553, enhanced: "5.1.3", text: "Bad recipient address syntax" },
   tooManyRecipients: { code: 452, enhanced: "4.5.3", text: "Too many recipients" },
+  accountNotAllowed: {
+    code: 550,
+    enhanced: "5.7.1",
+    text: "Authenticated user is no longer allowed to send",
+  },
+  tooManyTransactions: {
+    code: 451,
+    enhanced: "4.7.1",
+    text: "Too many concurrent transactions for this user, try again",
+  },
+  nulInMessage: { code: 554, enhanced: "5.6.0", text: "Message contains NUL characters" },
   messageTooBig: { code: 552, enhanced: "5.3.4", text: "Message size exceeds fixed maximum message size" },
 } as const satisfies Record<string, SmtpReply>;
 

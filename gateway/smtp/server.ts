@@ -11,6 +11,7 @@ import type { ListenerRuntime } from "./listener-runtime.ts";
 import { closeRelaySession } from "./relay-session.ts";
 import { Replies, smtpError } from "./replies.ts";
 import { onData, onMailFrom, onRcptTo } from "./transaction.ts";
+import { endTransaction } from "./transaction-state.ts";
 
 class PosternSmtpServer extends SMTPServer {
   readonly runtime: ListenerRuntime;
@@ -84,6 +85,7 @@ export function createListenerServer(runtime: ListenerRuntime, tls: TlsMaterial 
     },
     onClose(session) {
       closeRelaySession(session);
+      endTransaction(session, false);
       if (counted.delete(session)) runtime.metrics.connectionsActive.dec({ listener: listener.name });
     },
     onMailFrom: (address, session, done) => onMailFrom(runtime, address, session, done),
