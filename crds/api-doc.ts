@@ -119,12 +119,19 @@ function explain(node: SchemaProps): string {
   const sentence = (text: string) => (prefix === "" ? text[0]?.toUpperCase() + text.slice(1) : prefix + text);
   if (scalar.enum)
     facts.push(sentence(`one of ${(scalar.enum as string[]).map((v) => `\`${v}\``).join(", ")}.`));
-  if (scalar.pattern) facts.push(sentence(`matches \`${scalar.pattern}\`.`));
+  if (scalar.pattern) facts.push(sentence(`matches ${code(String(scalar.pattern))}.`));
   if (scalar.format) facts.push(sentence(`format ${scalar.format}.`));
   for (const { message } of (scalar["x-kubernetes-validations"] ?? []) as Validation[]) {
     facts.push(sentence(`${message}.`));
   }
   return facts.filter((fact) => fact !== "").join(" ");
+}
+
+/** A Markdown code span, fenced with more backticks than any run inside it (patterns can hold one). */
+function code(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map(([run]) => run.length));
+  const fence = "`".repeat(longest + 1);
+  return longest === 0 ? `${fence}${text}${fence}` : `${fence} ${text} ${fence}`;
 }
 
 function cell(text: string): string {

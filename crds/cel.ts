@@ -4,6 +4,8 @@
 // the unit tests run them through zod and the cluster tests through a real API server.
 import { isIPv4, isIPv6 } from "node:net";
 import type { z } from "zod";
+import { RateLimitSchema } from "../gateway/policy/rate-limit-schema.ts";
+import { durationMilliseconds, secondsDuration } from "./schema/duration.ts";
 import type { SmtpUserSpec } from "./schema/smtp-user.ts";
 import type { SubmissionGatewaySpec } from "./schema/submission-gateway.ts";
 
@@ -87,10 +89,12 @@ export const submissionGatewayRules = {
     holds: (spec) => spec.auth.oauth !== undefined || !offers(spec, oauthMechanisms),
   },
   oneKeySetSource: {
-    rule: "!has(self.auth.oauth) || !(has(self.auth.oauth.jwksURI) && has(self.auth.oauth.jwksSecretRef))",
-    message: "set at most one of auth.oauth.jwksURI and auth.oauth.jwksSecretRef",
+    rule: "!has(self.auth.oauth) || has(self.auth.oauth.jwksURI) != has(self.auth.oauth.jwksSecretRef)",
+    message: "set exactly one of auth.oauth.jwksURI and auth.oauth.jwksSecretRef",
     fieldPath: ".auth.oauth",
-    holds: (spec) => spec.auth.oauth?.jwksURI === undefined || spec.auth.oauth.jwksSecretRef === undefined,
+    holds: (spec) =>
+      spec.auth.oauth === undefined ||
+      (spec.auth.oauth.jwksURI === undefined) !== (spec.auth.oauth.jwksSecretRef === undefined),
   },
   relayCredentialsNeedTLS: {
     rule: "!has(self.relay.auth) || self.relay.tls.mode != 'none'",
@@ -130,11 +134,41 @@ export const cidrRule: Rule<string> = {
   },
 };
 
-export type RuleName = keyof typeof submissionGatewayRules | keyof typeof smtpUserRules | "cidr";
+/** RFC 5321 §4.5.3.1.1, as the gateway's address policy applies it; the pattern cannot count a dot-atom. */
+export const localPartLengthRule: Rule<string> = {
+  rule: "self.indexOf('@') <= 64",
+  message: "the part before '@' must be at most 64 characters",
+  holds: (value) => value.indexOf("@") <= 64,
+};
+
+// The gateway's own bounds on a rate-limit window (gateway/policy/rate-limit-schema.ts): they cannot drift.
+const { minValue: minWindow, maxValue: maxWindow } = RateLimitSchema.shape.windowSeconds.unwrap();
+if (minWindow === null || maxWindow === null) throw new Error("the gateway's rate-limit window is unbounded");
+
+/** A rate-limit window the gateway takes: whole seconds (the pattern's part) within its bounds. */
+export const rateLimitWindowRule: Rule<string> = {
+  rule: `duration(self) >= duration('${minWindow}s') && duration(self) <= duration('${maxWindow}s')`,
+  message: `must be from ${secondsDuration(minWindow)} to ${secondsDuration(maxWindow)}`,
+  holds: (value) => {
+    const seconds = durationMilliseconds(value) / 1000;
+    return seconds >= minWindow && seconds <= maxWindow;
+  },
+};
+
+const fieldRules = {
+  cidr: cidrRule,
+  senderLocalPartLength: localPartLengthRule,
+  rateLimitWindow: rateLimitWindowRule,
+};
+
+export type RuleName =
+  | keyof typeof submissionGatewayRules
+  | keyof typeof smtpUserRules
+  | keyof typeof fieldRules;
 
 /** Every rule by name; rule-cases.ts has a case for each. */
 export const allRules: Record<RuleName, Rule<never>> = {
   ...submissionGatewayRules,
   ...smtpUserRules,
-  cidr: cidrRule,
+  ...fieldRules,
 };

@@ -7,6 +7,12 @@ import { before, test } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { freshNamespace, kubectl } from "../hack/testing/cluster.ts";
 import { allRules, type RuleName } from "./cel.ts";
+import {
+  gatewayTakesSender,
+  gatewayTakesUsername,
+  senderSamples,
+  usernameSamples,
+} from "./gateway-agreement.ts";
 import { gateway, ruleCases, user } from "./rule-cases.ts";
 import { parseSmtpUser } from "./schema/smtp-user.ts";
 import { parseSubmissionGateway } from "./schema/submission-gateway.ts";
@@ -27,6 +33,26 @@ async function ok(args: string[], opts: { input?: string; namespace?: string } =
   return result.stdout;
 }
 
+/**
+ * Runs kubectl until it succeeds, for up to 30 seconds: what it asks about appears a little after the change
+ * that makes it (`kubectl wait` fails outright on a CRD whose status the API server has not written yet).
+ */
+async function eventually(args: string[]): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const result = await kubectl(args);
+    if (result.code === 0 || Date.now() > deadline) {
+      assert.equal(result.code, 0, `kubectl ${args.join(" ")}: ${result.stderr}`);
+      return result.stdout;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Asks the API server whether it would create `manifest`, storing nothing. */
+const dryRun = (manifest: unknown, namespace: string) =>
+  kubectl(["create", "--dry-run=server", "-f", "-"], { namespace, input: JSON.stringify(manifest) });
+
 /** What zod makes of a Postern manifest: the defaulted spec the operator will see. */
 function zodSpec(manifest: Manifest) {
   const result = manifest.kind === "SmtpUser" ? parseSmtpUser(manifest) : parseSubmissionGateway(manifest);
@@ -39,11 +65,11 @@ before(async () => {
   for (const file of readdirSync(generatedDir)) {
     await ok(["apply", "--server-side", "--force-conflicts", "-f", join(generatedDir, file)]);
   }
-  await ok([
+  await eventually([
     "wait",
     "--for=condition=Established",
     "--timeout=60s",
-    ...crdNames.map((name) => `crd/${name}`),
+    ...crdNames.map((n) => `crd/${n}`),
   ]);
 });
 
@@ -60,17 +86,7 @@ test("the CRDs are established, with their names accepted", async () => {
 
 /** `kubectl explain` reads the OpenAPI document, which the API server publishes for a new CRD a
  *  little after it is Established; retry until it appears. */
-async function explain(path: string): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const result = await kubectl(["explain", path]);
-    if (result.code === 0 || Date.now() > deadline) {
-      assert.equal(result.code, 0, `kubectl explain ${path}: ${result.stderr}`);
-      return result.stdout;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const explain = (path: string) => eventually(["explain", path]);
 
 test("kubectl explain documents the API", async () => {
   const listeners = await explain("submissiongateways.spec.listeners");
@@ -111,20 +127,41 @@ test("the API server applies zod's defaults to minimal objects", async (t) => {
 
 test("the API server enforces every CEL rule, with the rule's message", async (t) => {
   const namespace = await freshNamespace(t);
-  const dryRun = (manifest: unknown) =>
-    kubectl(["create", "--dry-run=server", "-f", "-"], { namespace, input: JSON.stringify(manifest) });
   for (const [name, { accepted, refused }] of Object.entries(ruleCases)) {
     await t.test(name, async () => {
       for (const manifest of accepted) {
-        const result = await dryRun(manifest);
+        const result = await dryRun(manifest, namespace);
         assert.equal(result.code, 0, `${JSON.stringify(manifest.spec)}: ${result.stderr}`);
       }
       for (const manifest of refused) {
-        const result = await dryRun(manifest);
+        const result = await dryRun(manifest, namespace);
         assert.notEqual(result.code, 0, `accepted ${JSON.stringify(manifest.spec)}`);
         assert.ok(result.stderr.includes(allRules[name as RuleName].message), result.stderr);
       }
     });
+  }
+});
+
+test("the API server's patterns take exactly the usernames and senders the gateway takes", async (t) => {
+  const namespace = await freshNamespace(t);
+  const cases = [
+    ...usernameSamples.map((username) => ({
+      manifest: user({ username }),
+      gateway: gatewayTakesUsername(username),
+    })),
+    ...senderSamples.map((sender) => ({
+      manifest: user({ allowedSenders: [sender] }),
+      gateway: gatewayTakesSender(sender),
+    })),
+  ];
+  // A few kubectl processes at a time: one per sample would take long, all at once would crowd the machine.
+  for (let start = 0; start < cases.length; start += 8) {
+    await Promise.all(
+      cases.slice(start, start + 8).map(async ({ manifest, gateway }) => {
+        const result = await dryRun(manifest, namespace);
+        assert.equal(result.code === 0, gateway, `${JSON.stringify(manifest.spec)}: ${result.stderr}`);
+      }),
+    );
   }
 });
 

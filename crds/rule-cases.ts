@@ -44,7 +44,11 @@ export function user(spec: Partial<SmtpUserManifest["spec"]> = {}): SmtpUserMani
 }
 
 const starttlsOnly = [{ name: "submission", port: 587, mode: "starttls" as const }];
-const oauth = { issuer: "https://login.example.com", audience: "smtp" };
+const oauth = {
+  issuer: "https://login.example.com",
+  audience: "smtp",
+  jwksURI: "https://login.example.com/keys",
+};
 
 export const ruleCases: Record<RuleName, RuleCase> = {
   listenerPortsUnique: {
@@ -87,17 +91,19 @@ export const ruleCases: Record<RuleName, RuleCase> = {
   },
   oneKeySetSource: {
     accepted: [
+      gateway({ auth: { mechanisms: ["OAUTHBEARER"], oauth } }),
       gateway({
-        auth: { mechanisms: ["OAUTHBEARER"], oauth: { ...oauth, jwksURI: `${oauth.issuer}/keys` } },
+        auth: {
+          mechanisms: ["OAUTHBEARER"],
+          oauth: { ...oauth, jwksURI: undefined, jwksSecretRef: { name: "issuer-keys" } },
+        },
       }),
     ],
     refused: [
       gateway({
-        auth: {
-          mechanisms: ["OAUTHBEARER"],
-          oauth: { ...oauth, jwksURI: `${oauth.issuer}/keys`, jwksSecretRef: { name: "issuer-keys" } },
-        },
+        auth: { mechanisms: ["OAUTHBEARER"], oauth: { ...oauth, jwksSecretRef: { name: "issuer-keys" } } },
       }),
+      gateway({ auth: { mechanisms: ["OAUTHBEARER"], oauth: { ...oauth, jwksURI: undefined } } }),
     ],
   },
   relayCredentialsNeedTLS: {
@@ -124,6 +130,21 @@ export const ruleCases: Record<RuleName, RuleCase> = {
       user({ passwordSecretRef: undefined, passwordHashSecretRef: { name: "migrated-hash" } }),
     ],
     refused: [user({ passwordSecretRef: undefined }), user({ serviceAccountRef: { name: "mailer" } })],
+  },
+  senderLocalPartLength: {
+    accepted: [user({ allowedSenders: [`${"a".repeat(64)}@example.com`, "*@example.com"] })],
+    refused: [user({ allowedSenders: [`${"a".repeat(65)}@example.com`] })],
+  },
+  rateLimitWindow: {
+    accepted: [
+      user({ rateLimit: { messages: 10, window: "1s" } }),
+      user({ rateLimit: { messages: 10, window: "23h59m60s" } }),
+      gateway({ policy: { rateLimit: { recipients: 100, window: "1440m" } } }),
+    ],
+    refused: [
+      user({ rateLimit: { messages: 10, window: "24h1s" } }),
+      gateway({ policy: { rateLimit: { recipients: 100, window: "86401s" } } }),
+    ],
   },
   cidr: {
     accepted: [user({ allowedSourceRanges: ["10.0.0.0/8", "192.168.1.7/32", "2001:db8::/32"] })],

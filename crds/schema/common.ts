@@ -1,8 +1,10 @@
-// Postern's shared API vocabulary: references, durations, rate limits, address patterns and the list
-// helpers both kinds use. Every check here is one the CRD can express too (pattern, bounds, enum, CEL),
+// Postern's shared API vocabulary: references, rate limits, address patterns and the list helpers both
+// kinds use. Every check here is one the CRD can express too (pattern, bounds, enum, CEL),
 // so zod and the API server accept the same objects.
 import { z } from "zod";
-import { cidrRule, withRules } from "../cel.ts";
+import { RateLimitSchema } from "../../gateway/policy/rate-limit-schema.ts";
+import { cidrRule, localPartLengthRule, rateLimitWindowRule, withRules } from "../cel.ts";
+import { durationText, secondsDuration } from "./duration.ts";
 import { condition, objectMeta } from "./kubernetes.ts";
 
 export const group = "postern.io";
@@ -36,12 +38,10 @@ export function observedStatus<S extends z.ZodRawShape>(conditionsText: string, 
   });
 }
 
-/** A DNS-1123 subdomain: the names of Secrets, ServiceAccounts, PriorityClasses and Postern objects. */
-export const objectName = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+/** A DNS-1123 subdomain (at most 253 characters): the names of Secrets, ServiceAccounts and Postern objects. */
+export const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export const objectName = z.string().min(1).max(253).regex(dnsSubdomain);
 
 /** `{ name }` of an object of kind `kind` in the object's own namespace. */
 export function localRef(kind: string) {
@@ -64,27 +64,26 @@ export function secretKeyRef(defaultKey: string) {
 
 export const port = z.int32().min(1).max(65535);
 
-/** Go-style durations, the subset people write: "500ms", "30s", "5m", "1h30m". */
-export function duration(defaultValue: string) {
-  return z
-    .string()
-    .max(32)
-    .regex(/^([0-9]+(ms|s|m|h))+$/)
-    .default(defaultValue);
-}
-
 /** An IPv4 or IPv6 CIDR, checked by the API server's CEL `isCIDR`. */
 export const cidr = withRules(z.string().max(49), [cidrRule]);
 
 export const cidrList = z.array(cidr).max(64);
 
-/** What a message may claim as its sender: an exact address, or `*@domain` for any address at a domain. */
-export const senderPattern = z
-  .string()
-  .max(254)
-  .regex(
-    /^(\*|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/,
-  );
+// The gateway's envelope address policy (gateway/policy/address.ts) in a form RE2 can run: a dot-atom local
+// part without '%' or '!', one '@', and a domain of two or more labels or an IPv4 literal; ASCII only. Its
+// lengths are maxLength and localPartLengthRule. crds/gateway-agreement.test.ts holds it to isValidMailbox.
+const atext = "[A-Za-z0-9#$&'*+/=?^_`{|}~-]";
+const label = "[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?";
+const octet = "([01]?[0-9]?[0-9]|2[0-4][0-9]|25[0-5])";
+const mailbox = new RegExp(
+  `^${atext}+(\\.${atext}+)*@(${label}(\\.${label})+|\\[${octet}(\\.${octet}){3}\\])$`,
+);
+
+/**
+ * What a message may claim as its sender: an exact address, or `*@domain` for any address at a domain
+ * (itself an address the policy accepts, so one pattern covers both).
+ */
+export const senderPattern = withRules(z.string().max(254).regex(mailbox), [localPartLengthRule]);
 
 /** A host name, an IPv4 address or an (unbracketed) IPv6 address. */
 export const host = z
@@ -104,30 +103,31 @@ export function url(schemes: "https" | "http(s)") {
 
 export const stringMap = z.record(z.string(), z.string());
 
-const count = z.int32().min(0);
-
 /**
- * Per-user sending limits. The gateway's policy holds the defaults; an SmtpUser overrides field by field,
- * so the user's version has no defaults of its own (absent means "as the gateway says").
+ * Sending limits over one sliding window, as the gateway counts them (gateway/policy/rate-limiter.ts):
+ * gateway.yaml's policy.rateLimit and a user's rateLimit in the users file are rendered from it.
  */
-export function rateLimits(defaults?: {
-  messagesPerMinute: number;
-  messagesPerDay: number;
-  recipientsPerDay: number;
-}) {
-  const limit = (key: keyof NonNullable<typeof defaults>, text: string) =>
-    (defaults === undefined ? count.optional() : count.default(defaults[key])).describe(
-      `${text} 0 lifts the limit.`,
-    );
-  return z.object({
-    messagesPerMinute: limit("messagesPerMinute", "Messages a user may submit per minute (a burst limit)."),
-    messagesPerDay: limit("messagesPerDay", "Messages a user may submit per rolling 24 hours."),
-    recipientsPerDay: limit(
-      "recipientsPerDay",
-      "Recipients, summed over messages, a user may reach per rolling 24 hours.",
+export const rateLimit = z.object({
+  messages: z
+    .int32()
+    .min(1)
+    .optional()
+    .describe(
+      "Most messages the user may send within the window (messages not delivered do not count); past it, " +
+        "MAIL FROM gets 451 4.7.1 until the oldest leaves the window. Unset: unlimited.",
     ),
-  });
-}
+  recipients: z
+    .int32()
+    .min(1)
+    .optional()
+    .describe(
+      "Most recipients, summed over the user's messages within the window; past it, RCPT TO gets 451 4.7.1. " +
+        "Unset: unlimited.",
+    ),
+  window: withRules(durationText({ wholeSeconds: true }), [rateLimitWindowRule])
+    .default(secondsDuration(RateLimitSchema.shape.windowSeconds.parse(undefined)))
+    .describe("Length of the sliding window, in whole seconds: e.g. 90s, 15m, 1h30m."),
+});
 
 /** Zod's side of a list the API server keeps unique (list-type map or set). */
 function unique<T>(keyOf: (item: T) => unknown, what: string) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { isValidMailbox } from "../../gateway/policy/address.ts";
 import { user } from "../rule-cases.ts";
 import { parseSmtpUser, saslUsername } from "./smtp-user.ts";
 
@@ -27,10 +28,12 @@ describe("SmtpUser defaults", () => {
     assert.deepEqual(hash.spec.passwordHashSecretRef, { name: "h", key: "hash" });
   });
 
-  it("leave rate limits unset, so the gateway's apply field by field", () => {
-    assert.deepEqual(parsed(user({ rateLimits: { messagesPerDay: 0 } })).spec.rateLimits, {
-      messagesPerDay: 0,
+  it("give a user's own rate limit a one-hour window, and no limit it left out", () => {
+    assert.deepEqual(parsed(user({ rateLimit: { messages: 100 } })).spec.rateLimit, {
+      messages: 100,
+      window: "1h",
     });
+    assert.deepEqual(parsed(user({ rateLimit: {} })).spec.rateLimit, { window: "1h" });
   });
 });
 
@@ -46,7 +49,14 @@ describe("saslUsername", () => {
 describe("SmtpUser validation", () => {
   it("takes exact addresses and *@domain as senders", () => {
     parsed(
-      user({ allowedSenders: ["alice@example.com", "*@example.com", "first.last+tag@mail.example.co.uk"] }),
+      user({
+        allowedSenders: [
+          "alice@example.com",
+          "*@example.com",
+          "first.last+tag@mail.example.co.uk",
+          "alice@[192.0.2.1]",
+        ],
+      }),
     );
   });
 
@@ -61,6 +71,13 @@ describe("SmtpUser validation", () => {
       "alice@@example.com",
       "alice@example..com",
       "@example.com",
+      "alice%corp.example.com@example.com",
+      "host!alice@example.com",
+      "alice@localhost",
+      "*@com",
+      "alice@-example.com",
+      "alice@[10.0.0.256]",
+      "jos\u00e9@example.com",
     ]) {
       assert.deepEqual(refusedAt(user({ allowedSenders: [sender] })), ["spec.allowedSenders[0]"], sender);
     }
@@ -74,7 +91,7 @@ describe("SmtpUser validation", () => {
   });
 
   it("refuses usernames with spaces or control characters", () => {
-    for (const username of ["alice smith", "alice\r\n", "alice\u0000", ""]) {
+    for (const username of ["alice smith", "alice\r\n", "alice\u0000", "alice\u0085", "alice\u00a0", ""]) {
       assert.deepEqual(refusedAt(user({ username })), ["spec.username"], JSON.stringify(username));
     }
   });
@@ -83,18 +100,18 @@ describe("SmtpUser validation", () => {
 describe("SmtpUser round trips", () => {
   it("parsing is idempotent and survives JSON, for any valid user", () => {
     const sender = fc.oneof(
-      fc.emailAddress().filter((a) => !a.includes('"') && a.length <= 254),
+      fc.emailAddress().filter(isValidMailbox),
       fc.domain().map((d) => `*@${d}`),
     );
     fc.assert(
       fc.property(
         fc.uniqueArray(sender, { minLength: 1, maxLength: 5 }),
-        fc.option(fc.integer({ min: 0, max: 100000 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 1, max: 100000 }), { nil: undefined }),
         fc.boolean(),
-        (allowedSenders, messagesPerDay, disabled) => {
-          const rateLimits = messagesPerDay === undefined ? undefined : { messagesPerDay };
+        (allowedSenders, messages, disabled) => {
+          const rateLimit = messages === undefined ? undefined : { messages };
           // Through JSON first, as kubectl sends it: no keys holding undefined.
-          const once = parsed(JSON.parse(JSON.stringify(user({ allowedSenders, rateLimits, disabled }))));
+          const once = parsed(JSON.parse(JSON.stringify(user({ allowedSenders, rateLimit, disabled }))));
           assert.deepEqual(parsed(JSON.parse(JSON.stringify(once))), once);
         },
       ),

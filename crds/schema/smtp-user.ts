@@ -7,7 +7,7 @@ import {
   localRef,
   observedStatus,
   posternObject,
-  rateLimits,
+  rateLimit,
   secretKeyRef,
   senderPattern,
   setList,
@@ -15,19 +15,30 @@ import {
 import { dateTime } from "./kubernetes.ts";
 import { parser } from "./parse.ts";
 
+// The users file's identity (gateway/credentials/users-file.ts): no character of JavaScript's \s and no
+// control character. RE2's \s is ASCII only, so the classes are spelled out: JavaScript's \s is Unicode's
+// separators (Z), five ASCII controls (in Cc) and U+FEFF; Cc is C0, DEL and C1. RE2 writes U+FEFF \x{FEFF},
+// JavaScript \u{FEFF}: zod runs the one, the CRD carries the other. crds/gateway-agreement.test.ts and the
+// cluster tests hold both to the users file.
+const loginNameRE2 = String.raw`^[^\p{Cc}\p{Z}\x{FEFF}]+$`;
+
+/** At most 320 characters (code points, as both zod and the API server count them), like the users file. */
+const username = z
+  .string()
+  .max(320)
+  .regex(new RegExp(loginNameRE2.replace(String.raw`\x{`, String.raw`\u{`), "u"))
+  .meta({ pattern: loginNameRE2 });
+
 const specFields = z.object({
   gatewayRef: localRef("SubmissionGateway").describe("The gateway this user submits mail through."),
-  username: z
-    .string()
-    .min(1)
-    .max(254)
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them (CR/LF injection) is the point
-    .regex(/^[^\x00-\x20\x7f]+$/)
+  username: username
     .optional()
     .describe(
-      "SASL identity the user logs in with, e.g. alice@example.com; no spaces or control characters. Defaults " +
-        "to metadata.name (always a valid identity, but never an address, as names cannot contain '@'). Must be " +
-        "unique among the gateway's users.",
+      "Name the user logs in with (the SASL authentication identity), e.g. alice@example.com: any characters " +
+        "but whitespace (no-break spaces included) and control characters. Defaults to metadata.name, which " +
+        "is always a valid login name but never an address, as Kubernetes names cannot contain '@': set " +
+        "username for users who log in with their address. Unique among the gateway's users, compared " +
+        "case-insensitively.",
     ),
   passwordSecretRef: secretKeyRef("password")
     .optional()
@@ -52,19 +63,27 @@ const specFields = z.object({
   allowedSenders: setList(senderPattern, 256)
     .min(1)
     .describe(
-      "Addresses the user may send as: exact addresses, or *@domain for every address at a domain. The gateway's " +
-        "policy.senderAlignment decides which senders are checked against it.",
+      "Addresses the user may send as, compared case-insensitively: exact addresses, or *@domain for every " +
+        "address at a domain. Only addresses the gateway takes in MAIL FROM: ASCII, no quoted local part, no " +
+        "'%' or '!', and a domain of two or more labels or an IPv4 literal such as [192.0.2.1]. The gateway's " +
+        "policy.senderAlignment decides which senders are checked against them.",
     ),
-  rateLimits: rateLimits()
+  rateLimit: rateLimit
     .optional()
-    .describe("Overrides the gateway's policy.defaultRateLimits, field by field."),
+    .describe(
+      "Replaces the gateway's policy.rateLimit for this user as a whole: a limit left out here is unlimited, " +
+        "not inherited, so {} exempts the user. Counted per gateway pod.",
+    ),
   allowedSourceRanges: cidrList
     .optional()
     .describe("Client addresses the user may log in from; unset allows any."),
   disabled: z
     .boolean()
     .default(false)
-    .describe("Refuse the user's logins, exactly like a wrong password, without deleting it."),
+    .describe(
+      "Refuse the user's logins, exactly like a wrong password, without deleting it; a session already " +
+        "logged in can send nothing more.",
+    ),
 });
 
 export type SmtpUserSpec = z.output<typeof specFields>;
@@ -93,7 +112,11 @@ export type SmtpUserManifest = z.input<typeof smtpUserSchema>;
 
 export const parseSmtpUser = parser(smtpUserSchema);
 
-/** The SASL identity the user logs in with (the API server cannot default a field from metadata.name). */
+/**
+ * The SASL identity the user logs in with: spec.username, else metadata.name (the API server cannot default
+ * a field from another). A Kubernetes name is always a valid login name, since the users file refuses only
+ * whitespace and control characters, but never an address: it cannot contain '@'.
+ */
 export function saslUsername(user: SmtpUser): string {
   return user.spec.username ?? user.metadata.name;
 }

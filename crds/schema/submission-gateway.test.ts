@@ -40,18 +40,13 @@ describe("SubmissionGateway defaults", () => {
         mechanisms: ["SCRAM-SHA-256", "PLAIN", "LOGIN"],
         bruteForce: { maxFailuresPerConnection: 3, maxFailures: 10, window: "15m", lockout: "15m" },
       },
-      policy: {
-        senderAlignment: "strict",
-        maxMessageSize: "25Mi",
-        maxRecipients: 100,
-        defaultRateLimits: { messagesPerMinute: 60, messagesPerDay: 2000, recipientsPerDay: 10000 },
-      },
+      policy: { senderAlignment: "both", maxMessageSize: "25Mi", maxRecipients: 100 },
       relay: {
         host: "smtp.example.com",
         port: 587,
         tls: { mode: "starttls", insecureSkipVerify: false },
-        pool: { maxConnections: 5, maxMessagesPerConnection: 100 },
-        timeouts: { connect: "10s", greeting: "30s", socket: "60s" },
+        pool: { maxConnections: 50 },
+        timeouts: { connect: "10s", socket: "60s" },
       },
       service: { type: "ClusterIP" },
       observability: { metricsPort: 9090, serviceMonitor: { enabled: false, interval: "30s" } },
@@ -120,15 +115,55 @@ describe("SubmissionGateway validation", () => {
     );
   });
 
-  it("accepts Go-style durations and refuses anything else", () => {
-    for (const window of ["500ms", "30s", "1h30m"]) parsed(gateway({ auth: { bruteForce: { window } } }));
-    for (const window of ["5 minutes", "-1s", "1d", "1.5h", ""]) {
+  it("accepts Go-style durations longer than zero and refuses anything else", () => {
+    for (const window of ["500ms", "30s", "1h30m", "0h1ms", "0m0010s"]) {
+      parsed(gateway({ auth: { bruteForce: { window } } }));
+    }
+    for (const window of ["5 minutes", "-1s", "1d", "1.5h", "", "0s", "0h00m0ms"]) {
       assert.deepEqual(
         issues(gateway({ auth: { bruteForce: { window } } })).map((issue) => issue.path),
         ["spec.auth.bruteForce.window"],
         window,
       );
     }
+  });
+
+  it("takes rate-limit windows in whole seconds only", () => {
+    for (const window of ["90s", "15m", "1h30m"]) parsed(gateway({ policy: { rateLimit: { window } } }));
+    for (const window of ["1500ms", "1d", "1.5h", "", "0s"]) {
+      const paths = issues(gateway({ policy: { rateLimit: { window } } })).map((issue) => issue.path);
+      assert.deepEqual(new Set(paths), new Set(["spec.policy.rateLimit.window"]), window);
+    }
+  });
+
+  it("forgets the fields the gateway cannot honour", () => {
+    const spec = parsed(
+      gateway({
+        relay: {
+          host: "smtp.example.com",
+          tls: { serverName: "relay.example.com" },
+          pool: { maxMessagesPerConnection: 10 },
+          timeouts: { greeting: "5s" },
+        },
+        service: { proxyProtocol: { trustedSources: ["10.0.0.0/8"] } },
+      } as Partial<SubmissionGatewayManifest["spec"]>),
+    ).spec;
+    assert.deepEqual(spec.relay.tls, { mode: "starttls", insecureSkipVerify: false });
+    assert.deepEqual(spec.relay.pool, { maxConnections: 50 });
+    assert.deepEqual(spec.relay.timeouts, { connect: "10s", socket: "60s" });
+    assert.deepEqual(spec.service, { type: "ClusterIP" });
+  });
+
+  it("authenticates to the relay only with the mechanisms the gateway's client has", () => {
+    const relay = (mechanism: string) =>
+      gateway({
+        relay: { host: "smtp.example.com", auth: { secretRef: { name: "login" }, mechanism } },
+      } as Partial<SubmissionGatewayManifest["spec"]>);
+    for (const mechanism of ["PLAIN", "LOGIN", "XOAUTH2"]) parsed(relay(mechanism));
+    assert.deepEqual(
+      issues(relay("CRAM-MD5")).map((issue) => issue.path),
+      ["spec.relay.auth.mechanism"],
+    );
   });
 
   it("takes sizes as integers or Kubernetes quantities", () => {
@@ -145,7 +180,12 @@ describe("SubmissionGateway validation", () => {
 
   it("takes only https issuers and http(s) OTLP endpoints", () => {
     const oauth = (issuer: string) =>
-      gateway({ auth: { mechanisms: ["OAUTHBEARER"], oauth: { issuer, audience: "smtp" } } });
+      gateway({
+        auth: {
+          mechanisms: ["OAUTHBEARER"],
+          oauth: { issuer, audience: "smtp", jwksSecretRef: { name: "issuer-keys" } },
+        },
+      });
     parsed(oauth("https://login.example.com/realms/mail"));
     assert.equal(parseSubmissionGateway(oauth("http://login.example.com")).ok, false);
     const tracing = (otlpEndpoint: string) => gateway({ observability: { tracing: { otlpEndpoint } } });
@@ -186,7 +226,7 @@ describe("SubmissionGateway round trips", () => {
           listeners,
           auth: {
             mechanisms,
-            oauth: { issuer: "https://login.example.com", audience: "smtp" },
+            oauth: { issuer: "https://login.example.com", audience: "smtp", jwksSecretRef: { name: "keys" } },
             external: { clientCASecretRef: { name: "client-ca" } },
           },
           policy: { maxMessageSize },

@@ -1,23 +1,23 @@
 // SubmissionGateway: an authenticated SMTP submission service (RFC 6409) in front of an upstream relay.
 import { z } from "zod";
+import { PolicySchema, UpstreamSchema } from "../../gateway/config/schema.ts";
 import { MECHANISM_NAMES } from "../../gateway/sasl/mechanism.ts";
 import { submissionGatewayRules, withRules } from "../cel.ts";
 import type { KindSource } from "../crd.ts";
 import {
-  cidrList,
-  duration,
   host,
   localRef,
   mapList,
   observedStatus,
   port,
   posternObject,
-  rateLimits,
+  rateLimit,
   secretKeyRef,
   setList,
   stringMap,
   url,
 } from "./common.ts";
+import { duration } from "./duration.ts";
 import { affinity, labelSelector, quantity, resourceRequirements, toleration } from "./kubernetes.ts";
 import { parser } from "./parse.ts";
 
@@ -36,11 +36,15 @@ const listener = z.object({
     ),
   port: port.describe("TCP port clients connect to on the Service."),
   mode: listenerMode.describe(
-    "How the listener uses TLS. starttls: RFC 6409 submission (port 587); plaintext greeting, STARTTLS offered, " +
-      "and TLS required before MAIL when spec.tls is set. implicit-tls: RFC 8314 submissions (port 465); TLS " +
-      "from the first byte, needs spec.tls. relay-port: for clients that cannot do TLS (e.g. port 2525 inside " +
-      "the cluster); STARTTLS offered when spec.tls is set but never required. Every listener requires AUTH " +
-      "before MAIL and advertises PLAIN, LOGIN, XOAUTH2, OAUTHBEARER and EXTERNAL only once TLS is up.",
+    "How the listener uses TLS and AUTH. starttls: RFC 6409 submission (port 587); plaintext greeting, and " +
+      "when spec.tls is set STARTTLS is offered and required before MAIL (530 5.7.0). implicit-tls: RFC 8314 " +
+      "submissions (port 465); TLS from the first byte, needs spec.tls. On both, MAIL without AUTH gets 530 " +
+      "5.7.0. relay-port: for clients that cannot do TLS (e.g. port 2525 inside the cluster); STARTTLS offered " +
+      "when spec.tls is set but never required, and AUTH optional, but every recipient of a client that has " +
+      "not authenticated is refused (554 5.7.1): no listener relays for unauthenticated clients. Every " +
+      "listener offers PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER only once the connection is encrypted, and " +
+      "EXTERNAL only to a client that presented a certificate verified against " +
+      "auth.external.clientCASecretRef.",
   ),
 });
 
@@ -56,14 +60,14 @@ const tls = z.object({
 });
 
 const oauth = z.object({
-  issuer: url("https").describe(
-    "Issuer URL (the iss claim) tokens must carry. Unless jwksURI or jwksSecretRef is set, the signing keys " +
-      "are discovered from <issuer>/.well-known/openid-configuration.",
-  ),
+  issuer: url("https").describe("Issuer URL (the iss claim) tokens must carry."),
   audience: z.string().min(1).max(512).describe("Audience (the aud claim) tokens must be issued for."),
   jwksURI: url("https")
     .optional()
-    .describe("URL of the issuer's JSON Web Key Set, when discovery is not available."),
+    .describe(
+      "URL of the issuer's JSON Web Key Set (its OpenID configuration's jwks_uri). Exactly one of jwksURI and " +
+        "jwksSecretRef is required: the gateway does not discover keys from the issuer.",
+    ),
   jwksSecretRef: secretKeyRef("jwks.json")
     .optional()
     .describe("Secret key holding a JSON Web Key Set, for issuers the gateway cannot reach."),
@@ -85,7 +89,11 @@ const external = z.object({
     .enum(["subject-alt-name-email", "subject-common-name"])
     .default("subject-alt-name-email")
     .describe(
-      "Certificate field naming the user (the first rfc822Name SAN, or the subject CN): an SmtpUser's username.",
+      "Certificate field whose values may name the user: subject-alt-name-email, every email (rfc822Name) " +
+        "subjectAltName; subject-common-name, the subject CN (each, if repeated). Each value is looked up as " +
+        "a username, case-insensitively, and values naming no enabled user are ignored: the certificate " +
+        "identifies a user only if exactly one remains. A certificate naming none, or two different users, " +
+        "identifies nobody and EXTERNAL fails.",
     ),
 });
 
@@ -127,13 +135,11 @@ const auth = z.object({
 });
 
 const policy = z.object({
-  senderAlignment: z
-    .enum(["strict", "envelope", "none"])
-    .default("strict")
-    .describe(
-      "Which senders must be among the user's allowedSenders. strict: the envelope sender (MAIL FROM) and every " +
-        "header From address. envelope: the envelope sender only. none: no check (any user can forge any sender).",
-    ),
+  senderAlignment: PolicySchema.shape.senderAlignment.describe(
+    "Which senders must be among the user's allowedSenders. envelope: the envelope sender (MAIL FROM; SPF " +
+      "checks it). header: every address in the message's From header (DMARC and people read it). both: " +
+      "both. A message without a From header claims no header sender; one with two From fields is refused.",
+  ),
   maxMessageSize: quantity
     .default("25Mi")
     .describe("Largest message accepted, in bytes; advertised as SIZE."),
@@ -143,13 +149,18 @@ const policy = z.object({
     .max(10000)
     .default(100)
     .describe("Most recipients (RCPT TO) one message may have."),
-  defaultRateLimits: rateLimits({ messagesPerMinute: 60, messagesPerDay: 2000, recipientsPerDay: 10000 })
-    .prefault({})
-    .describe("Limits for every bound user, unless its own rateLimits override them."),
+  rateLimit: rateLimit
+    .optional()
+    .describe(
+      "Sending limits for every bound user whose own rateLimit does not replace them; unset, users are not " +
+        "limited. Counted per gateway pod: with N replicas a user can send up to N times the limits.",
+    ),
 });
 
 const relay = z.object({
-  host: host.describe("Upstream relay (smarthost) host name or IP address."),
+  host: host.describe(
+    "Upstream relay (smarthost) host name or IP address; the relay's certificate must be valid for it.",
+  ),
   port: port.default(587).describe("Upstream relay port."),
   tls: z
     .object({
@@ -165,9 +176,6 @@ const relay = z.object({
         .describe(
           "Secret key holding the CA bundle to verify the relay against, instead of the system roots.",
         ),
-      serverName: host
-        .optional()
-        .describe("Name the relay's certificate must carry (and SNI); defaults to host."),
       insecureSkipVerify: z
         .boolean()
         .default(false)
@@ -183,38 +191,31 @@ const relay = z.object({
         "Secret of type kubernetes.io/basic-auth: keys username and password (for XOAUTH2, an access token that " +
           "whoever writes the Secret keeps fresh). Rotations are picked up without restarts.",
       ),
-      mechanism: z
-        .enum(["PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"])
-        .default("PLAIN")
-        .describe("SASL mechanism to authenticate to the relay with."),
+      mechanism: UpstreamSchema.shape.auth
+        .unwrap()
+        .shape.mechanism.describe("SASL mechanism to authenticate to the relay with."),
     })
     .optional()
     .describe("Credentials for the relay; omit for a relay that accepts the gateway unauthenticated."),
   pool: z
     .object({
-      maxConnections: z
-        .int32()
-        .min(1)
-        .max(100)
-        .default(5)
-        .describe("Most concurrent connections per gateway pod."),
-      maxMessagesPerConnection: z
-        .int32()
-        .min(1)
-        .max(10000)
-        .default(100)
-        .describe("Messages sent over one connection before it is replaced."),
+      maxConnections: UpstreamSchema.shape.pool.describe(
+        "Most connections to the relay open at once, per gateway pod. Each client transaction holds one from " +
+          "MAIL FROM to the relay's reply after DATA; one that finds them all busy waits up to " +
+          "timeouts.connect, then gets 451 4.4.1. Idle connections are reused.",
+      ),
     })
     .prefault({})
     .describe("Connection pool towards the relay."),
   timeouts: z
     .object({
-      connect: duration("10s").describe("Time to establish the TCP (and implicit TLS) connection."),
-      greeting: duration("30s").describe("Time to wait for the relay's greeting."),
-      socket: duration("60s").describe("Time without activity before the connection is dropped."),
+      connect: duration("10s").describe(
+        "Time for each of: the TCP connection, the TLS handshake and the relay's greeting.",
+      ),
+      socket: duration("60s").describe("Time for each reply of the relay to a command."),
     })
     .prefault({})
-    .describe("Timeouts towards the relay. A timeout becomes a 4xx to the client, which retries."),
+    .describe("Timeouts towards the relay. A timeout gives the client 451 4.4.2, so it retries."),
 });
 
 const service = z.object({
@@ -228,17 +229,6 @@ const service = z.object({
     .optional()
     .describe(
       "For NodePort and LoadBalancer: Local keeps the client's source address visible to the gateway.",
-    ),
-  proxyProtocol: z
-    .object({
-      trustedSources: cidrList
-        .min(1)
-        .describe("Addresses (the load balancer's) allowed to send the PROXY header; others are refused."),
-    })
-    .optional()
-    .describe(
-      "Expect a PROXY protocol (v1 or v2) header on every connection; the client address it carries is the one " +
-        "rate limits, allowedSourceRanges and logs use.",
     ),
 });
 
