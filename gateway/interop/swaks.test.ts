@@ -2,7 +2,7 @@
 // STARTTLS on the submission port and over implicit TLS on the submissions port.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RawSmtp } from "../testing/raw-smtp.ts";
+import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
 import { assertDeliveredOnce, type RunResult, run, sinkCopies, testMessage } from "../testing/run.ts";
 import { startTestGateway, type TestUser } from "../testing/test-gateway.ts";
 
@@ -96,12 +96,9 @@ test("swaks submits through the gateway", async (t) => {
     assert.doesNotMatch(result.output, /-> AUTH/);
     assert.deepEqual(await sinkCopies(gw.sink, result.token), []);
     // What a client that sends it anyway gets:
-    const c = await RawSmtp.connect(gw.ports.submission);
-    await c.read();
-    await c.command("EHLO client.test");
-    const credentials = Buffer.from(`\0${CAROL.username}\0${CAROL.password}`).toString("base64");
+    const c = await RawSmtp.session(gw.ports.submission, { tls: "none" });
     assert.equal(
-      (await c.command(`AUTH PLAIN ${credentials}`)).last,
+      (await c.command(`AUTH PLAIN ${authPlain(CAROL.username, CAROL.password)}`)).last,
       "538 5.7.11 Encryption required for requested authentication mechanism",
     );
     c.close();

@@ -3,10 +3,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { RawSmtp } from "../testing/raw-smtp.ts";
+import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
-
-const plain = (pass: string) => Buffer.from(`\0${ALICE.username}\0${pass}`).toString("base64");
 
 function sample(text: string, series: string): number | undefined {
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
@@ -20,11 +18,9 @@ test("metrics, health and readiness over HTTP after real traffic", async (t) => 
   assert.equal((await fetch(`${base}/readyz`)).status, 200);
   assert.equal((await fetch(`${base}/nope`)).status, 404);
 
-  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
-  await c.read();
-  await c.command("EHLO client.test");
-  assert.equal((await c.command(`AUTH PLAIN ${plain("wrong")}`)).code, 535);
-  assert.equal((await c.command(`AUTH PLAIN ${plain(ALICE.password)}`)).code, 235);
+  const c = await RawSmtp.session(gw.ports.submissions, { tls: "implicit" });
+  assert.equal((await c.command(`AUTH PLAIN ${authPlain(ALICE.username, "wrong")}`)).code, 535);
+  assert.equal((await c.command(`AUTH PLAIN ${authPlain(ALICE.username, ALICE.password)}`)).code, 235);
   await c.command(`MAIL FROM:<${ALICE.username}>`);
   await c.command("RCPT TO:<bob@example.net>");
   await c.command("DATA");
@@ -64,10 +60,7 @@ test("per-user message counts are opt-in and follow the users file", async (t) =
   const bob = { username: "bob@example.test", password: "bob-secret" };
   const gw = await startTestGateway(t, { users: [ALICE, bob], config: { http: { perUserMetrics: true } } });
   const scrape = async () => (await fetch(`http://127.0.0.1:${gw.ports.http}/metrics`)).text();
-  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
-  await c.read();
-  await c.command("EHLO client.test");
-  await c.command(`AUTH PLAIN ${plain(ALICE.password)}`);
+  const c = await RawSmtp.authenticated(gw.ports.submissions, ALICE);
   await c.command(`MAIL FROM:<${ALICE.username}>`);
   await c.command("RCPT TO:<bob@example.net>");
   await c.command("DATA");

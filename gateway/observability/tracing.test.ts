@@ -7,6 +7,7 @@ import { createServer } from "node:http";
 import { test } from "node:test";
 import { freePort, waitForPort } from "../testing/ports.ts";
 import { RawSmtp } from "../testing/raw-smtp.ts";
+import { testMessage } from "../testing/run.ts";
 import { ALICE, startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 import { tracingRequested } from "./tracing.ts";
 
@@ -51,15 +52,21 @@ async function runGateway(gw: TestGateway, env: Record<string, string>, session:
   assert.equal(code, 0);
 }
 
-async function authenticate(gw: TestGateway) {
-  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
-  await c.read();
-  await c.command("EHLO client.test");
-  const plain = Buffer.from(`\0${ALICE.username}\0${ALICE.password}`).toString("base64");
-  assert.equal((await c.command(`AUTH PLAIN ${plain}`)).code, 235);
+/** Logs in, optionally sends one message, and quits. */
+async function clientSession(gw: TestGateway, options: { send?: boolean } = {}) {
+  const c = await RawSmtp.authenticated(gw.ports.submissions, ALICE);
+  if (options.send) {
+    const message = testMessage(ALICE.username, "bob@example.net");
+    assert.equal((await c.command(`MAIL FROM:<${ALICE.username}>`)).code, 250);
+    assert.equal((await c.command("RCPT TO:<bob@example.net>")).code, 250);
+    assert.equal((await c.command("DATA")).code, 354);
+    assert.equal((await c.command(`${message.text}.`)).code, 250);
+  }
   await c.command("QUIT");
   await c.waitClosed();
 }
+
+const attr = (s: OtlpSpan, key: string) => s.attributes.find((a) => a.key === key)?.value;
 
 test("tracing is requested only by the standard OTEL_* variables", () => {
   assert.equal(tracingRequested({}), false);
@@ -78,7 +85,7 @@ test("session and AUTH spans are exported over OTLP/HTTP, AUTH as the session's 
   t.after(() => receiver.close());
   const gw = await startTestGateway(t, { noStart: true });
   await runGateway(gw, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.port}` }, () =>
-    authenticate(gw),
+    clientSession(gw),
   );
   assert.ok(
     receiver.paths.every((p) => p === "/v1/traces"),
@@ -89,9 +96,24 @@ test("session and AUTH spans are exported over OTLP/HTTP, AUTH as the session's 
   assert.ok(session && auth, `spans: ${receiver.spans.map((s) => s.name).join(",")}`);
   assert.equal(auth.parentSpanId, session.spanId);
   assert.equal(auth.traceId, session.traceId);
-  const attr = (s: OtlpSpan, key: string) => s.attributes.find((a) => a.key === key)?.value;
   assert.deepEqual(attr(auth, "sasl.mechanism"), { stringValue: "PLAIN" });
   assert.deepEqual(attr(session, "network.peer.address"), { stringValue: "127.0.0.1" });
+});
+
+test("a relayed message gets an smtp.relay span, the session's child, with smtp.reply.code 250", async (t) => {
+  const receiver = await otlpReceiver();
+  t.after(() => receiver.close());
+  const gw = await startTestGateway(t, { noStart: true });
+  await runGateway(gw, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.port}` }, () =>
+    clientSession(gw, { send: true }),
+  );
+  const session = receiver.spans.find((s) => s.name === "smtp.session");
+  const relay = receiver.spans.find((s) => s.name === "smtp.relay");
+  assert.ok(session && relay, `spans: ${receiver.spans.map((s) => s.name).join(",")}`);
+  assert.equal(relay.parentSpanId, session.spanId);
+  assert.equal(relay.traceId, session.traceId);
+  assert.deepEqual(attr(relay, "smtp.reply.code"), { intValue: 250 });
+  assert.deepEqual(attr(relay, "smtp.recipients"), { intValue: 1 });
 });
 
 test("without OTEL_* variables nothing is exported", async (t) => {
@@ -103,6 +125,6 @@ test("without OTEL_* variables nothing is exported", async (t) => {
     OTEL_TRACES_EXPORTER: "",
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "",
   };
-  await runGateway(gw, env, () => authenticate(gw));
+  await runGateway(gw, env, () => clientSession(gw));
   assert.equal(receiver.spans.length, 0);
 });

@@ -17,7 +17,6 @@ import { RawSmtp } from "../testing/raw-smtp.ts";
 import { sinkCopies, testMessage } from "../testing/run.ts";
 import { ALICE, startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 
-const PLAIN = Buffer.from(`\0${ALICE.username}\0${ALICE.password}`).toString("base64");
 const UPSTREAM_PASSWORD = "upstream secret: gateway's own";
 
 let postfix: PostfixUpstream;
@@ -66,11 +65,7 @@ async function gatewayThroughPostfix(t: TestContext, upstream: Upstream = {}) {
   return { gw, passwordFile };
 }
 
-async function client(gw: TestGateway): Promise<RawSmtp> {
-  const c = await RawSmtp.session(gw.ports.submissions, { tls: "implicit" });
-  assert.equal((await c.command(`AUTH PLAIN ${PLAIN}`)).code, 235);
-  return c;
-}
+const client = (gw: TestGateway) => RawSmtp.authenticated(gw.ports.submissions, ALICE);
 
 async function send(c: RawSmtp, to: string) {
   const message = testMessage(ALICE.username, to);

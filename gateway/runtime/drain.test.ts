@@ -4,15 +4,7 @@ import { test } from "node:test";
 import { RawSmtp } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 
-const plain = Buffer.from(`\0${ALICE.username}\0${ALICE.password}`).toString("base64");
-
-async function authenticated(gw: TestGateway): Promise<RawSmtp> {
-  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
-  await c.read();
-  await c.command("EHLO client.test");
-  assert.equal((await c.command(`AUTH PLAIN ${plain}`)).code, 235);
-  return c;
-}
+const authenticated = (gw: TestGateway) => RawSmtp.authenticated(gw.ports.submissions, ALICE);
 
 const readyz = async (gw: TestGateway) => (await fetch(`http://127.0.0.1:${gw.ports.http}/readyz`)).status;
 
@@ -62,7 +54,8 @@ test("SIGTERM during DATA: the client is told 4xx, its retry succeeds, the upstr
     "a message the client was not told 250 for went upstream",
   );
 
-  // The client's retry (here: against a replacement gateway relaying to the same sink) succeeds.
+  // The client's retry (here: against a replacement gateway, which relays to a sink of its own)
+  // succeeds, and the two upstreams together hold exactly one copy.
   const replacement = await startTestGateway(t);
   const retry = await authenticated(replacement);
   await retry.command("MAIL FROM:<alice@example.test>");

@@ -8,16 +8,12 @@ import { test } from "node:test";
 import { connect } from "node:tls";
 import { stringify } from "yaml";
 import { selfSigned } from "../testing/certificates.ts";
-import { RawSmtp } from "../testing/raw-smtp.ts";
+import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 
-const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString("base64");
-
 async function authReply(gw: TestGateway, user: string, pass: string): Promise<string> {
-  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
-  await c.read();
-  await c.command("EHLO client.test");
-  const reply = await c.command(`AUTH PLAIN ${plain(user, pass)}`);
+  const c = await RawSmtp.session(gw.ports.submissions, { tls: "implicit" });
+  const reply = await c.command(`AUTH PLAIN ${authPlain(user, pass)}`);
   c.close();
   return reply.last;
 }
@@ -37,9 +33,7 @@ const metric = async (gw: TestGateway, name: string) =>
 
 test("a rotated password is in force within 1 s; the old one is refused; open sessions stay up", async (t) => {
   const gw = await startTestGateway(t);
-  const open = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
-  await open.read();
-  await open.command("EHLO client.test");
+  const open = await RawSmtp.session(gw.ports.submissions, { tls: "implicit" });
 
   const rotated = { ...ALICE, password: "alice-rotated" };
   await gw.swapVolume("credentials", { "users.yaml": await gw.usersYaml([rotated]) });
@@ -47,7 +41,10 @@ test("a rotated password is in force within 1 s; the old one is refused; open se
   assert.match(await authReply(gw, ALICE.username, ALICE.password), /^535 5\.7\.8/);
 
   // The connection opened before the swap is still there and authenticates with the new password.
-  assert.match((await open.command(`AUTH PLAIN ${plain(ALICE.username, rotated.password)}`)).last, /^235/);
+  assert.match(
+    (await open.command(`AUTH PLAIN ${authPlain(ALICE.username, rotated.password)}`)).last,
+    /^235/,
+  );
   open.close();
   assert.ok(
     (await metric(gw, "postern_config_reloads_total")).some((l) =>
@@ -108,10 +105,7 @@ test("an invalid policy is refused and the old policy stays; a valid change appl
 
   await gw.swapVolume("", { "gateway.yaml": stringify({ ...gw.config, limits: { maxRecipients: 1 } }) });
   await within(1000, async () => gw.gateway?.config.limits.maxRecipients === 1);
-  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
-  await c.read();
-  await c.command("EHLO client.test");
-  await c.command(`AUTH PLAIN ${plain(ALICE.username, ALICE.password)}`);
+  const c = await RawSmtp.authenticated(gw.ports.submissions, ALICE);
   await c.command("MAIL FROM:<alice@example.test>");
   assert.equal((await c.command("RCPT TO:<a@example.net>")).code, 250);
   assert.equal((await c.command("RCPT TO:<b@example.net>")).last, "452 4.5.3 Too many recipients");
@@ -171,7 +165,7 @@ test("policy reload reaches the SMTP layer: a new size limit is advertised and e
   const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
   await c.read();
   assert.ok((await c.command("EHLO client.test")).lines.includes("SIZE 2048"));
-  await c.command(`AUTH PLAIN ${plain(ALICE.username, ALICE.password)}`);
+  await c.command(`AUTH PLAIN ${authPlain(ALICE.username, ALICE.password)}`);
   assert.match((await c.command(`MAIL FROM:<${ALICE.username}> SIZE=5000`)).last, /^552 5\.3\.4 /);
   c.close();
 });

@@ -4,10 +4,9 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
-import { RawSmtp, type Reply } from "../testing/raw-smtp.ts";
+import { base64, RawSmtp, type Reply } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
 
-const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 const CANCELLED = "501 5.7.0 Authentication cancelled";
 const UNDECODABLE = "501 5.5.2 Cannot decode response";
 const INVALID = "535 5.7.8 Authentication credentials invalid";
@@ -28,7 +27,7 @@ const rows: Row[] = [
     mechanism: "LOGIN",
     toPrompt: async (c) => {
       assert.equal((await c.command("AUTH LOGIN")).code, 334);
-      return c.command(b64(ALICE.username));
+      return c.command(base64(ALICE.username));
     },
   },
   { name: "CRAM-MD5", mechanism: "CRAM-MD5", toPrompt: (c) => c.command("AUTH CRAM-MD5") },
@@ -36,7 +35,7 @@ const rows: Row[] = [
     // Cancelled after the server-first message, the point where a real exchange has state.
     name: "SCRAM-SHA-256 at server-first",
     mechanism: "SCRAM-SHA-256",
-    toPrompt: (c) => c.command(`AUTH SCRAM-SHA-256 ${b64(`n,,n=${ALICE.username},r=cancel-test-nonce`)}`),
+    toPrompt: (c) => c.command(`AUTH SCRAM-SHA-256 ${base64(`n,,n=${ALICE.username},r=cancel-test-nonce`)}`),
   },
   { name: "XOAUTH2", mechanism: "XOAUTH2", toPrompt: (c) => c.command("AUTH XOAUTH2") },
   { name: "OAUTHBEARER", mechanism: "OAUTHBEARER", toPrompt: (c) => c.command("AUTH OAUTHBEARER") },
@@ -92,12 +91,12 @@ test("cancelled and undecodable AUTH exchanges, for every mechanism", async (t) 
 
   const forgedToken = () => issuer.token(ALICE.username, { forged: true });
   const bearerInitial = {
-    XOAUTH2: (token: string) => b64(`user=${ALICE.username}\x01auth=Bearer ${token}\x01\x01`),
-    OAUTHBEARER: (token: string) => b64(`n,a=${ALICE.username},\x01auth=Bearer ${token}\x01\x01`),
+    XOAUTH2: (token: string) => base64(`user=${ALICE.username}\x01auth=Bearer ${token}\x01\x01`),
+    OAUTHBEARER: (token: string) => base64(`n,a=${ALICE.username},\x01auth=Bearer ${token}\x01\x01`),
   };
   for (const [mechanism, initial] of Object.entries(bearerInitial)) {
     for (const [answer, name] of [
-      [b64("\x01"), "the RFC 7628 dummy answer"],
+      [base64("\x01"), "the RFC 7628 dummy answer"],
       ["*", "a cancel"],
       [NOT_BASE64, "non-base64"],
     ] as const) {

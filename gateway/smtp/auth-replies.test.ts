@@ -3,51 +3,37 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { scramClient } from "../sasl/testing/scram-client.ts";
 import { freePort } from "../testing/ports.ts";
-import { RawSmtp } from "../testing/raw-smtp.ts";
+import { authPlain, base64, RawSmtp } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
 
-const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
-const plain = (user: string, pass: string) => b64(`\0${user}\0${pass}`);
-
-async function session(port: number, opts: { tls?: boolean; starttls?: boolean } = {}) {
-  const c = await RawSmtp.connect(port, opts.tls ? { tls: {} } : {});
-  assert.equal((await c.read()).code, 220);
-  await c.command("EHLO client.test");
-  if (opts.starttls) {
-    assert.equal((await c.startTls()).code, 220);
-    await c.command("EHLO client.test");
-  }
-  return c;
-}
-
 test("AUTH replies follow the design table", async (t) => {
-  const gw = await startTestGateway(t);
-  const { submission, submissions } = gw.ports;
+  const gw = await startTestGateway(t, { relayPort: true });
+  const { submission, submissions, relay } = gw.ports;
 
   await t.test("235 2.7.0 on success, then 503 5.5.1 on a second AUTH", async () => {
-    const c = await session(submissions, { tls: true });
+    const c = await RawSmtp.session(submissions, { tls: "implicit" });
     assert.equal(
-      (await c.command(`AUTH PLAIN ${plain(ALICE.username, ALICE.password)}`)).last,
+      (await c.command(`AUTH PLAIN ${authPlain(ALICE.username, ALICE.password)}`)).last,
       "235 2.7.0 Authentication successful",
     );
     assert.equal(
-      (await c.command(`AUTH PLAIN ${plain(ALICE.username, ALICE.password)}`)).last,
+      (await c.command(`AUTH PLAIN ${authPlain(ALICE.username, ALICE.password)}`)).last,
       "503 5.5.1 Already authenticated",
     );
     c.close();
   });
 
   await t.test("535 5.7.8 for a wrong password and for an unknown user, with the same text", async () => {
-    const c = await session(submissions, { tls: true });
-    const wrong = await c.command(`AUTH PLAIN ${plain(ALICE.username, "nope")}`);
-    const unknown = await c.command(`AUTH PLAIN ${plain("mallory@example.test", "nope")}`);
+    const c = await RawSmtp.session(submissions, { tls: "implicit" });
+    const wrong = await c.command(`AUTH PLAIN ${authPlain(ALICE.username, "nope")}`);
+    const unknown = await c.command(`AUTH PLAIN ${authPlain("mallory@example.test", "nope")}`);
     assert.equal(wrong.last, "535 5.7.8 Authentication credentials invalid");
     assert.equal(unknown.last, wrong.last);
     c.close();
   });
 
   await t.test("530 5.7.0 for MAIL, RCPT and DATA before AUTH", async () => {
-    const c = await session(submissions, { tls: true });
+    const c = await RawSmtp.session(submissions, { tls: "implicit" });
     assert.equal(
       (await c.command("MAIL FROM:<alice@example.test>")).last,
       "530 5.7.0 Authentication required",
@@ -64,7 +50,7 @@ test("AUTH replies follow the design table", async (t) => {
     assert.ok(ehlo.lines.includes("AUTH SCRAM-SHA-256"), ehlo.lines.join("|"));
     assert.ok(ehlo.lines.includes("STARTTLS"));
     assert.equal(
-      (await c.command(`AUTH PLAIN ${plain(ALICE.username, ALICE.password)}`)).last,
+      (await c.command(`AUTH PLAIN ${authPlain(ALICE.username, ALICE.password)}`)).last,
       "538 5.7.11 Encryption required for requested authentication mechanism",
     );
     assert.equal((await c.command("AUTH LOGIN")).code, 538);
@@ -90,7 +76,7 @@ test("AUTH replies follow the design table", async (t) => {
   });
 
   await t.test("after STARTTLS, EHLO offers PLAIN and LOGIN", async () => {
-    const c = await session(submission, { starttls: true });
+    const c = await RawSmtp.session(submission, { tls: "starttls" });
     const ehlo = await c.command("EHLO client.test");
     assert.ok(ehlo.lines.includes("AUTH SCRAM-SHA-256 PLAIN LOGIN"), ehlo.lines.join("|"));
     assert.ok(!ehlo.lines.includes("STARTTLS"));
@@ -98,20 +84,20 @@ test("AUTH replies follow the design table", async (t) => {
   });
 
   await t.test("534 5.7.9 for a known mechanism this gateway does not allow", async () => {
-    const c = await session(submissions, { tls: true });
+    const c = await RawSmtp.session(submissions, { tls: "implicit" });
     assert.equal((await c.command("AUTH CRAM-MD5")).last, "534 5.7.9 Authentication mechanism is too weak");
     c.close();
   });
 
   await t.test("504 5.5.4 for an unknown mechanism", async () => {
-    const c = await session(submissions, { tls: true });
+    const c = await RawSmtp.session(submissions, { tls: "implicit" });
     assert.equal((await c.command("AUTH GSSAPI")).last, "504 5.5.4 Unrecognized authentication mechanism");
     c.close();
   });
 
   await t.test("a 12,288-octet initial response is read; a longer line gets 500 5.5.6", async () => {
-    const c = await session(submissions, { tls: true });
-    const big = b64(`\0${ALICE.username}\0${"x".repeat(9500)}`);
+    const c = await RawSmtp.session(submissions, { tls: "implicit" });
+    const big = authPlain(ALICE.username, "x".repeat(9500));
     assert.ok(big.length >= 12288);
     // Read, decoded and judged by the mechanism (PLAIN caps passwords at 1024 octets), not refused
     // for its length.
@@ -125,7 +111,7 @@ test("AUTH replies follow the design table", async (t) => {
   });
 
   await t.test("501 5.7.0 when the client cancels, 501 5.5.2 for bad base64", async () => {
-    const c = await session(submissions, { tls: true });
+    const c = await RawSmtp.session(submissions, { tls: "implicit" });
     assert.equal((await c.command("AUTH LOGIN")).code, 334);
     assert.equal((await c.command("*")).last, "501 5.7.0 Authentication cancelled");
     assert.equal((await c.command("AUTH PLAIN !!!notbase64")).last, "501 5.5.2 Cannot decode response");
@@ -135,11 +121,28 @@ test("AUTH replies follow the design table", async (t) => {
   });
 
   await t.test("503 5.5.1 for AUTH inside a mail transaction", async () => {
-    const c = await session(submissions, { tls: true });
-    assert.equal((await c.command(`AUTH PLAIN ${plain(ALICE.username, ALICE.password)}`)).code, 235);
+    const c = await RawSmtp.session(submissions, { tls: "implicit" });
+    assert.equal((await c.command(`AUTH PLAIN ${authPlain(ALICE.username, ALICE.password)}`)).code, 235);
     assert.equal((await c.command("MAIL FROM:<alice@example.test>")).code, 250);
     // Already authenticated wins over "in a transaction"; both are 503 5.5.1.
     assert.equal((await c.command("AUTH LOGIN")).code, 503);
+    c.close();
+  });
+
+  await t.test("503 5.5.1 for AUTH after an unauthenticated MAIL FROM (relay port)", async () => {
+    // Only the relay-port listener takes MAIL FROM before AUTH, so only there can AUTH meet an open
+    // transaction.
+    const c = await RawSmtp.session(relay, { tls: "starttls" });
+    assert.equal((await c.command("MAIL FROM:<alice@example.test>")).code, 250);
+    assert.equal(
+      (await c.command(`AUTH PLAIN ${authPlain(ALICE.username, ALICE.password)}`)).last,
+      "503 5.5.1 AUTH not permitted during a mail transaction",
+    );
+    // The session stayed anonymous: its recipients are still refused.
+    assert.equal(
+      (await c.command("RCPT TO:<bob@example.net>")).last,
+      "554 5.7.1 Relay access denied: authenticate first",
+    );
     c.close();
   });
 
@@ -166,9 +169,11 @@ test("454 4.7.0 when the token issuer cannot be reached", async (t) => {
       },
     },
   });
-  const c = await session(gw.ports.submissions, { tls: true });
-  const jwt = [b64('{"alg":"RS256","kid":"k"}'), b64('{"sub":"alice"}'), "c2ln"].join(".").replace(/=/g, "");
-  const initial = b64(`n,a=${ALICE.username},\x01auth=Bearer ${jwt}\x01\x01`);
+  const c = await RawSmtp.session(gw.ports.submissions, { tls: "implicit" });
+  const jwt = [base64('{"alg":"RS256","kid":"k"}'), base64('{"sub":"alice"}'), "c2ln"]
+    .join(".")
+    .replace(/=/g, "");
+  const initial = base64(`n,a=${ALICE.username},\x01auth=Bearer ${jwt}\x01\x01`);
   assert.equal(
     (await c.command(`AUTH OAUTHBEARER ${initial}`)).last,
     "454 4.7.0 Temporary authentication failure",

@@ -1,14 +1,20 @@
 // AUTH brute force within one connection and across connections, per user and per client address,
 // against a running gateway. Each scope gets its own gateway and limits, so that exactly the scope
-// under test trips; the lockouts are counted in postern_auth_lockouts_total{scope}.
+// under test trips; the lockouts are counted in postern_auth_lockouts_total{scope}. Last, the delay
+// every failed AUTH is answered after.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RawSmtp } from "../testing/raw-smtp.ts";
-import { ALICE, startTestGateway, type TestGateway, type TestUser } from "../testing/test-gateway.ts";
+import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
+import {
+  ALICE,
+  NO_LOCKOUTS,
+  startTestGateway,
+  type TestGateway,
+  type TestUser,
+} from "../testing/test-gateway.ts";
 
 const BOB: TestUser = { username: "bob@example.test", password: "bob-secret" };
-const plain = (user: string, password: string) =>
-  `AUTH PLAIN ${Buffer.from(`\0${user}\0${password}`, "utf8").toString("base64")}`;
+const plain = (user: string, password: string) => `AUTH PLAIN ${authPlain(user, password)}`;
 
 const SUCCEEDED = "235 2.7.0 Authentication successful";
 const INVALID = "535 5.7.8 Authentication credentials invalid";
@@ -112,4 +118,35 @@ test("per address, across connections: a locked address is refused before any ex
   await t.test("the lockout was counted once", async () => {
     assert.deepEqual(await lockouts(gw), { address: 1 });
   });
+});
+
+test("failureDelaySeconds: a failed AUTH is answered after the delay, a successful one is not", async (t) => {
+  const gw = await startTestGateway(t, {
+    users: [ALICE],
+    auth: { bruteForce: { ...NO_LOCKOUTS, failureDelaySeconds: 1 } },
+  });
+  /** Milliseconds from the AUTH command to its reply, and the reply. */
+  const timed = async (user: string, password: string) => {
+    const c = await session(gw);
+    const started = performance.now();
+    const { last } = await c.command(plain(user, password));
+    const ms = performance.now() - started;
+    c.close();
+    return { ms, last };
+  };
+  const success = await timed(ALICE.username, ALICE.password);
+  const wrongPassword = await timed(ALICE.username, "guess");
+  const unknownUser = await timed("nobody@example.test", "guess");
+  assert.equal(success.last, SUCCEEDED);
+  assert.equal(wrongPassword.last, INVALID);
+  assert.equal(unknownUser.last, INVALID);
+  // Tolerant bounds: the delay is a timer of 1 s; verifying a password takes far less, even on a busy
+  // machine, and is in both the failures and the success.
+  for (const failure of [wrongPassword, unknownUser]) {
+    assert.ok(failure.ms >= 950, `a failure was answered after ${failure.ms.toFixed(0)} ms`);
+    assert.ok(
+      failure.ms - success.ms >= 500,
+      `failure ${failure.ms.toFixed(0)} ms, success ${success.ms.toFixed(0)} ms`,
+    );
+  }
 });

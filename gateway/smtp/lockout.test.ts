@@ -3,17 +3,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { scramClient } from "../sasl/testing/scram-client.ts";
-import { RawSmtp } from "../testing/raw-smtp.ts";
+import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 
-const plain = (pass: string) => Buffer.from(`\0${ALICE.username}\0${pass}`).toString("base64");
-
-async function connect(gw: TestGateway, localAddress = "127.0.0.1") {
-  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {}, localAddress });
-  await c.read();
-  await c.command("EHLO client.test");
-  return c;
-}
+const plain = (pass: string) => authPlain(ALICE.username, pass);
+const connect = (gw: TestGateway, localAddress = "127.0.0.1") =>
+  RawSmtp.session(gw.ports.submissions, { tls: "implicit", localAddress });
 
 /** Runs a SCRAM exchange; returns every reply the server sent after the client-final message. */
 async function scram(c: RawSmtp, password: string): Promise<string[]> {
@@ -83,10 +78,7 @@ test("a user locked out by someone else still logs in from where they logged in 
 
 test("right SCRAM credentials from outside the user's networks never see the server signature", async (t) => {
   const gw = await startTestGateway(t, { auth: { bruteForce: lockout } });
-  const yaml = (await gw.usersYaml([ALICE])).replace(
-    "authorizeFor: []",
-    "authorizeFor: []\n    allowedCidrs: [10.0.0.0/8]",
-  );
+  const yaml = await gw.usersYaml([{ ...ALICE, allowedCidrs: ["10.0.0.0/8"] }]);
   await gw.swapVolume("credentials", { "users.yaml": yaml });
   await gw.gateway?.reload();
   const c = await connect(gw);

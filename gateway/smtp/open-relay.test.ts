@@ -1,7 +1,7 @@
 // The 16 MAIL FROM / RCPT TO combinations of nmap's smtp-open-relay script (percent hack, quoted local
 // parts, nested @, source routes, bang paths, with and without an address literal), against the
 // relay-port listener without AUTH and the submission port with AUTH. Nothing may reach the upstream
-// except what an authenticated user addressed to a plain mailbox.
+// except what an authenticated user addressed to a plain mailbox (on either listener).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RawSmtp } from "../testing/raw-smtp.ts";
@@ -79,10 +79,20 @@ test("no open relay", async (t) => {
     assert.deepEqual(await gw.sink.messages(), []);
   });
 
+  await t.test("relay port with AUTH (SCRAM-SHA-256, no TLS): relayed, traced `with ESMTPA`", async () => {
+    // TLS is never required on the relay port, so a mechanism that needs none logs in in the clear.
+    const c = await RawSmtp.authenticated(gw.ports.relay, ALICE, { tls: "none", mechanism: "SCRAM-SHA-256" });
+    const message = testMessage(ALICE.username, "bob@example.net");
+    assert.equal((await c.command(`MAIL FROM:<${ALICE.username}>`)).code, 250);
+    assert.equal((await c.command("RCPT TO:<bob@example.net>")).code, 250);
+    assert.equal((await c.command("DATA")).code, 354);
+    assert.equal((await c.command(`${message.text}.`)).code, 250);
+    c.close();
+    await assertDeliveredOnce(gw.sink, message.token, { with: "ESMTPA" });
+  });
+
   await t.test("submission with AUTH: the nmap senders are not the user's and are refused", async () => {
-    const c = await RawSmtp.session(gw.ports.submissions, { tls: "implicit" });
-    const credentials = Buffer.from(`\0${ALICE.username}\0${ALICE.password}`).toString("base64");
-    assert.equal((await c.command(`AUTH PLAIN ${credentials}`)).code, 235);
+    const c = await RawSmtp.authenticated(gw.ports.submissions, ALICE);
     for (const from of new Set(NMAP_TESTS.map((test) => test.from))) {
       const expected =
         from === "<>"
@@ -101,9 +111,7 @@ test("no open relay", async (t) => {
   await t.test(
     "submission with AUTH: every relay-hack recipient is refused and none goes upstream",
     async () => {
-      const c = await RawSmtp.session(gw.ports.submissions, { tls: "implicit" });
-      const credentials = Buffer.from(`\0${ALICE.username}\0${ALICE.password}`).toString("base64");
-      assert.equal((await c.command(`AUTH PLAIN ${credentials}`)).code, 235);
+      const c = await RawSmtp.authenticated(gw.ports.submissions, ALICE);
       assert.equal((await c.command(`MAIL FROM:<${ALICE.username}>`)).code, 250);
       const hacks = NMAP_TESTS.map((test) => test.to).filter((to) => to !== `<${EXTERNAL}>`);
       assert.equal(hacks.length, 12);

@@ -7,15 +7,8 @@ import { RawSmtp } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 
 /** Authenticates with PLAIN; `authzid` is the authorization identity the client asks for. */
-async function login(gw: TestGateway, authzid = ""): Promise<RawSmtp> {
-  const c = await RawSmtp.connect(gw.ports.submissions, { tls: {} });
-  await c.read();
-  await c.command("EHLO client.test");
-  const token = Buffer.from(`${authzid}\0${ALICE.username}\0${ALICE.password}`).toString("base64");
-  const reply = await c.command(`AUTH PLAIN ${token}`);
-  assert.equal(reply.code, 235, reply.last);
-  return c;
-}
+const login = (gw: TestGateway, authzid = "") =>
+  RawSmtp.authenticated(gw.ports.submissions, ALICE, { tls: "implicit", authzid });
 
 async function send(c: RawSmtp, to: string[] = ["bob@example.net"]) {
   const mail = await c.command(`MAIL FROM:<${ALICE.username}>`);

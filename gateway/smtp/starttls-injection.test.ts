@@ -3,10 +3,9 @@
 // Also: STARTTLS twice, and the mechanisms that need TLS refused before it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RawSmtp } from "../testing/raw-smtp.ts";
+import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
 
-const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 const GREETING_LINE = "gateway.test at your service, [127.0.0.1]";
 
 test("STARTTLS on the submission port", async (t) => {
@@ -37,7 +36,7 @@ test("STARTTLS on the submission port", async (t) => {
     "EHLO and AUTH pipelined with STARTTLS are discarded: the session stays anonymous",
     async () => {
       const c = await plaintext();
-      c.write(`STARTTLS\r\nEHLO x\r\nAUTH PLAIN ${b64(`\0${ALICE.username}\0${ALICE.password}`)}\r\n`);
+      c.write(`STARTTLS\r\nEHLO x\r\nAUTH PLAIN ${authPlain(ALICE.username, ALICE.password)}\r\n`);
       assert.equal((await c.read()).last, "220 2.0.0 Ready to start TLS");
       await c.upgrade();
       const ehlo = await c.command("EHLO client.test");
@@ -75,7 +74,7 @@ test("STARTTLS on the submission port", async (t) => {
     assert.ok(ehlo.lines.includes("AUTH SCRAM-SHA-256"), ehlo.lines.join("|"));
     assert.ok(ehlo.lines.includes("STARTTLS"));
     for (const command of [
-      `AUTH PLAIN ${b64(`\0${ALICE.username}\0${ALICE.password}`)}`,
+      `AUTH PLAIN ${authPlain(ALICE.username, ALICE.password)}`,
       "AUTH PLAIN",
       "AUTH LOGIN",
       "AUTH XOAUTH2",

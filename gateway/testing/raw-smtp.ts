@@ -3,6 +3,7 @@
 // verbatim. Independent client interop is tested with swaks, msmtp, gsasl, curl and Python.
 import { connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from "node:tls";
+import { scramClient } from "../sasl/testing/scram-client.ts";
 
 export interface Reply {
   code: number;
@@ -10,6 +11,25 @@ export interface Reply {
   lines: string[];
   /** The last line as sent, e.g. "535 5.7.8 Authentication credentials invalid". */
   last: string;
+}
+
+/** Base64 of the UTF-8 bytes of `text`, as SASL exchanges carry them. */
+export function base64(text: string): string {
+  return Buffer.from(text, "utf8").toString("base64");
+}
+
+/** The AUTH PLAIN response (RFC 4616: authzid NUL authcid NUL passwd), base64-encoded. */
+export function authPlain(username: string, password: string, authzid = ""): string {
+  return base64(`${authzid}\0${username}\0${password}`);
+}
+
+export interface SessionOptions {
+  /** "implicit": TLS from the first byte; "starttls": upgraded after the first EHLO. */
+  tls: "implicit" | "starttls" | "none";
+  /** Client TLS options, e.g. a client certificate. */
+  tlsOptions?: ConnectionOptions;
+  /** The client's source address (any of 127.0.0.0/8 reaches a loopback listener). */
+  localAddress?: string;
 }
 
 export class RawSmtp {
@@ -39,29 +59,66 @@ export class RawSmtp {
 
   /**
    * A session ready for AUTH: connected (TLS from the first byte when `tls` is "implicit"), greeted
-   * and EHLO'd, and with "starttls" also upgraded and EHLO'd again. `tlsOptions` carries e.g. a
-   * client certificate. Throws when any of these steps is refused.
+   * and EHLO'd, and with "starttls" also upgraded and EHLO'd again. Throws when any of these steps
+   * is refused.
    */
-  static async session(
-    port: number,
-    options: { tls: "implicit" | "starttls" | "none"; tlsOptions?: ConnectionOptions; localAddress?: string },
-  ): Promise<RawSmtp> {
+  static async session(port: number, options: SessionOptions): Promise<RawSmtp> {
     const tlsOptions = options.tlsOptions ?? {};
     const client = await RawSmtp.connect(port, {
       localAddress: options.localAddress,
       ...(options.tls === "implicit" ? { tls: tlsOptions } : {}),
     });
-    const expect = async (reply: Promise<Reply>, code: number) => {
-      const { last } = await reply;
-      if (!last.startsWith(`${code}`)) throw new Error(`expected ${code}, got ${JSON.stringify(last)}`);
-    };
-    await expect(client.read(), 220);
-    await expect(client.command("EHLO client.test"), 250);
-    if (options.tls === "starttls") {
-      await expect(client.startTls(tlsOptions), 220);
-      await expect(client.command("EHLO client.test"), 250);
+    try {
+      await expectCode(client.read(), 220);
+      await expectCode(client.command("EHLO client.test"), 250);
+      if (options.tls === "starttls") {
+        await expectCode(client.startTls(tlsOptions), 220);
+        await expectCode(client.command("EHLO client.test"), 250);
+      }
+    } catch (error) {
+      client.close(); // an open connection would hold up the gateway's shutdown after the test
+      throw error;
     }
     return client;
+  }
+
+  /**
+   * A session (implicit TLS unless `options` say otherwise) in which `user` logged in, with AUTH
+   * PLAIN (asking for `authzid` if given) unless `options.mechanism` asks for SCRAM-SHA-256 (whose
+   * server signature is checked too). Throws unless the gateway answered 235.
+   */
+  static async authenticated(
+    port: number,
+    user: { username: string; password: string },
+    options: SessionOptions & { mechanism?: "PLAIN" | "SCRAM-SHA-256"; authzid?: string } = {
+      tls: "implicit",
+    },
+  ): Promise<RawSmtp> {
+    const client = await RawSmtp.session(port, options);
+    try {
+      if (options.mechanism === "SCRAM-SHA-256") {
+        await client.#scramSha256(user.username, user.password);
+      } else {
+        const response = authPlain(user.username, user.password, options.authzid);
+        await expectCode(client.command(`AUTH PLAIN ${response}`), 235);
+      }
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  async #scramSha256(username: string, password: string): Promise<void> {
+    const scram = scramClient(username, password);
+    const serverFirst = await this.command(`AUTH SCRAM-SHA-256 ${scram.first.toString("base64")}`);
+    if (serverFirst.code !== 334) throw new Error(`expected 334, got ${JSON.stringify(serverFirst.last)}`);
+    const { message, serverFinal } = scram.final(Buffer.from(serverFirst.lines[0] ?? "", "base64"));
+    const verifier = await this.command(message.toString("base64"));
+    if (verifier.code !== 334 || Buffer.from(verifier.lines[0] ?? "", "base64").toString() !== serverFinal) {
+      throw new Error(`SCRAM server-final is not ${serverFinal}: ${JSON.stringify(verifier.last)}`);
+    }
+    await expectCode(this.command(""), 235);
   }
 
   #attach(socket: Socket | TLSSocket): void {
@@ -153,4 +210,9 @@ export class RawSmtp {
   close(): void {
     this.#socket.destroy();
   }
+}
+
+async function expectCode(reply: Promise<Reply>, code: number): Promise<void> {
+  const { last } = await reply;
+  if (!last.startsWith(`${code}`)) throw new Error(`expected ${code}, got ${JSON.stringify(last)}`);
 }

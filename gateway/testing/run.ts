@@ -93,12 +93,24 @@ export async function sinkCopies(sink: SmtpSink, token: string): Promise<string[
   return (await sink.messages()).filter((m) => m.includes(token));
 }
 
+/** The gateway's RFC 3848 trace expected on a relayed message. */
+export interface ExpectedTrace {
+  /** Default `ESMTPSA`: authenticated, over TLS; `ESMTPA`: authenticated, in the clear. */
+  with?: "ESMTPSA" | "ESMTPA";
+  /** The gateway's `hostname` (default: the test gateway's, gateway.test). */
+  by?: string;
+}
+
 /**
  * Asserts that the message carrying `token` reached the upstream exactly once, with the gateway's
- * RFC 3848 trace (`with ESMTPSA`: authenticated, over TLS), and returns that copy. The gateway
- * answers 250 only after the upstream did; the grace period covers the sink's own file write.
+ * Received trace, and returns that copy. The gateway answers 250 only after the upstream did; the
+ * grace period covers the sink's own file write.
  */
-export async function assertDeliveredOnce(sink: SmtpSink, token: string): Promise<string> {
+export async function assertDeliveredOnce(
+  sink: SmtpSink,
+  token: string,
+  expected: ExpectedTrace = {},
+): Promise<string> {
   const deadline = Date.now() + 2000;
   let copies = await sinkCopies(sink, token);
   while (copies.length === 0 && Date.now() < deadline) {
@@ -107,9 +119,13 @@ export async function assertDeliveredOnce(sink: SmtpSink, token: string): Promis
   }
   assert.equal(copies.length, 1, `copies of message ${token} upstream`);
   const copy = copies[0] ?? "";
-  assert.match(
+  const trace = /^Received: from \S+ \(\[127\.0\.0\.1\]\)\r?\n\tby (\S+) \(Postern\) with (\S+) id /m.exec(
     copy,
-    /^Received: from \S+ \(\[127\.0\.0\.1\]\)\r?\n\tby gateway\.test \(Postern\) with ESMTPSA id /m,
+  );
+  assert.ok(trace, `the gateway's Received trace in ${JSON.stringify(copy.slice(0, 500))}`);
+  assert.deepEqual(
+    { by: trace[1], with: trace[2] },
+    { by: expected.by ?? "gateway.test", with: expected.with ?? "ESMTPSA" },
   );
   return copy;
 }

@@ -22,6 +22,10 @@ export interface TestUser {
   authorizeFor?: string[];
   disabled?: boolean;
   cramMd5?: boolean;
+  /** The user's own send limits, replacing `policy.rateLimit`. */
+  rateLimit?: { messages?: number; recipients?: number; windowSeconds?: number };
+  /** Networks the user may log in from (none: any). */
+  allowedCidrs?: string[];
 }
 
 export const ALICE: TestUser = {
@@ -92,6 +96,8 @@ async function usersYaml(users: TestUser[]): Promise<string> {
       senders: u.senders ?? [u.username],
       authorizeFor: u.authorizeFor ?? [],
       disabled: u.disabled ?? false,
+      ...(u.allowedCidrs ? { allowedCidrs: u.allowedCidrs } : {}),
+      ...(u.rateLimit ? { rateLimit: u.rateLimit } : {}),
       verifiers: await deriveVerifiers(u.password, { cramMd5: u.cramMd5 ?? false }),
     })),
   );

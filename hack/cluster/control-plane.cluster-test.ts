@@ -1,16 +1,17 @@
 // The local control plane (hack/cluster/up.sh, started for the run by hack/testing/global-setup.ts)
 // is the real thing: the pinned kube-apiserver, RBAC enforced, service-account tokens, and a
 // kube-controller-manager that garbage-collects owned objects and turns Deployments into
-// ReplicaSets and Pods.
+// ReplicaSets and Pods. And the scripts behave as their headers promise: up.sh is idempotent and
+// quick once the tools are built, down.sh leaves nothing behind, build.sh does not rebuild.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import test from "node:test";
 import { promisify } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { freshNamespace, kubeConfig, kubectl } from "../testing/cluster.ts";
-import { repoRoot } from "../testing/control-plane.ts";
+import { repoRoot, startControlPlane } from "../testing/control-plane.ts";
 
 const run = promisify(execFile);
 const toolsBin = join(repoRoot, "hack/tools/bin");
@@ -236,4 +237,78 @@ spec:
     return d.status?.replicas === 2 ? d.status : undefined;
   });
   assert.equal(status.readyReplicas ?? 0, 0);
+});
+
+/** Whether process `pid` runs; a zombie (exited, not yet reaped by init) does not. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+test("up.sh is ready within 15 s and idempotent; down.sh removes its processes and state dir", async (t) => {
+  // A second control plane next to the run's, in its own state dir and on its own free ports.
+  const started = performance.now();
+  const cluster = await startControlPlane();
+  t.after(() => cluster.stop());
+  const seconds = (performance.now() - started) / 1000;
+  assert.ok(seconds < 15, `up.sh took ${seconds.toFixed(1)} s`);
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(cluster.kubeconfig);
+  assert.equal(
+    (await kc.makeApiClient(k8s.VersionApi).getCode()).gitVersion,
+    pinnedVersion("k8s", "k8s.io/kubernetes"),
+  );
+
+  const components = ["etcd", "kube-apiserver", "kube-controller-manager", "watchdog"];
+  const pids = () =>
+    Object.fromEntries(
+      components.map((name) => [name, Number(readFileSync(join(cluster.dir, `${name}.pid`), "utf8").trim())]),
+    );
+  const first = pids();
+  for (const [name, pid] of Object.entries(first)) assert.ok(running(pid), `${name} (pid ${pid}) runs`);
+
+  const again = await run("bash", [join(repoRoot, "hack/cluster/up.sh")], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      POSTERN_CLUSTER_DIR: cluster.dir,
+      POSTERN_APISERVER_PORT: String(cluster.ports.apiserver),
+      POSTERN_ETCD_PORT: String(cluster.ports.etcd),
+      POSTERN_ETCD_PEER_PORT: String(cluster.ports.etcdPeer),
+      POSTERN_KCM_PORT: String(cluster.ports.controllerManager),
+    },
+  });
+  assert.match(again.stderr, /^cluster: already up /m);
+  assert.deepEqual(pids(), first);
+
+  await cluster.stop();
+  for (const [name, pid] of Object.entries(first))
+    assert.ok(!running(pid), `${name} (pid ${pid}) still runs`);
+  assert.equal(existsSync(cluster.dir), false, `${cluster.dir} is still there`);
+});
+
+test("hack/tools/build.sh a second time is a no-op", async () => {
+  // `make cluster-tests` runs build.sh before the tests (and the control plane needs its tools), so
+  // this is at least its second run.
+  const programs = ["kube-apiserver", "kube-controller-manager", "etcd", "helm", "kubectl"];
+  const links = () =>
+    programs.map((p) => {
+      const link = join(toolsBin, p);
+      return { p, target: readlinkSync(link), mtime: lstatSync(link).mtimeMs };
+    });
+  const before = links();
+  const started = performance.now();
+  const build = await run("bash", [join(repoRoot, "hack/tools/build.sh")], {
+    cwd: repoRoot,
+    timeout: 60_000,
+  });
+  const seconds = (performance.now() - started) / 1000;
+  assert.match(build.stderr, /^tools: up to date: /m);
+  assert.doesNotMatch(build.stderr, /building|linked/);
+  assert.ok(seconds < 5, `build.sh took ${seconds.toFixed(1)} s`);
+  assert.deepEqual(links(), before, "the links in hack/tools/bin were not remade");
 });
