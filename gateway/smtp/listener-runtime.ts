@@ -2,22 +2,15 @@
 // the state behind them, and new AUTH exchanges and transactions pick it up immediately.
 import type { Logger } from "pino";
 import type { GatewayConfig, ListenerConfig } from "../config/schema.ts";
+import type { UserProfile } from "../credentials/store.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import type { RateLimit } from "../policy/rate-limit-schema.ts";
 import type { RateLimiter } from "../policy/rate-limiter.ts";
 import type { Upstream } from "../relay/upstream-api.ts";
 import type { Drain } from "../runtime/drain.ts";
 import type { AuthSettings } from "./auth-command.ts";
 
-/** The parts of a user record the SMTP layer needs for policy. */
-export interface SenderRecord {
-  username: string;
-  disabled: boolean;
-  senders: readonly string[];
-  authorizeFor: readonly string[];
-  allowedCidrs: readonly string[];
-  rateLimit?: RateLimit | undefined;
-}
+/** A user as the SMTP layer sees it for policy: the credential store's view, without verifiers. */
+export type SenderRecord = UserProfile;
 
 export interface ListenerRuntime {
   readonly listener: ListenerConfig;
