@@ -104,9 +104,10 @@ export const LimitsSchema = z.object({
   /** Unauthenticated connections and idle sessions are closed after this long. */
   idleTimeoutSeconds: seconds.default(300),
   maxConnections: z.number().int().min(1).default(20000),
-  /** Transactions one user may have open at once; each holds an upstream connection, so this keeps
-   *  one user from taking the whole upstream pool. */
-  maxTransactionsPerUser: z.number().int().min(1).default(10),
+  /** Transactions one user may have open at once; each holds an upstream connection, so with the
+   *  default pool of 50 one user can never take them all (an application with a big connection
+   *  pool of its own still gets 40 in parallel). */
+  maxTransactionsPerUser: z.number().int().min(1).default(40),
   /** On SIGTERM, transactions under way may finish for this long (keep it below the pod's
    *  terminationGracePeriodSeconds). */
   shutdownGraceSeconds: seconds.default(25),
