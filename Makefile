@@ -9,9 +9,12 @@ NODE_TEST := node --test --test-reporter=spec --test-concurrency=2
 
 all: test
 
-# npm ci only when the lock file changed since the last install.
+# npm ci only when the lock file changed since the last install. npx keeps its own copy of this
+# project's bin links, keyed by the checkout's path and never refreshed (npm/cli#9766), so that
+# entry is dropped too: `npx postern-gateway` must always run this checkout's current bin.
 node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	rm -rf "$$(npm config get cache)/_npx/$$(node -e 'process.stdout.write(require("crypto").createHash("sha512").update(process.cwd()).digest("hex").slice(0, 16))')"
 	@touch $@
 
 deps: node_modules/.stamp

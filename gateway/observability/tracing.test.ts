@@ -41,7 +41,7 @@ async function otlpReceiver() {
 }
 
 async function runGateway(gw: TestGateway, env: Record<string, string>, session: () => Promise<void>) {
-  const child = spawn(process.execPath, ["gateway/bin/postern-gateway.ts", "--config", gw.dir], {
+  const child = spawn(process.execPath, ["gateway/cli/postern-gateway.ts", "--config", gw.dir], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });

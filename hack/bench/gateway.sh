@@ -54,7 +54,7 @@ http_port=$(free_port)
 config=$work/postern
 mkdir -p "$config/credentials"
 # The verifiers come from the gateway's own CLI, password on stdin: what rests on disk is argon2id.
-printf '%s' "$BENCH_PASS" | node gateway/bin/postern-gateway.ts verifiers --username "$ANCHOR_USER" \
+printf '%s' "$BENCH_PASS" | node gateway/cli/postern-gateway.ts verifiers --username "$ANCHOR_USER" \
   > "$config/credentials/users.yaml"
 cat > "$config/gateway.yaml" <<YAML
 hostname: localhost
@@ -77,7 +77,7 @@ http:
 YAML
 
 echo "starting Postern's gateway on 127.0.0.1:$smtp_port ..."
-node gateway/bin/postern-gateway.ts --config "$config" > "$work/gateway.log" 2>&1 &
+node gateway/cli/postern-gateway.ts --config "$config" > "$work/gateway.log" 2>&1 &
 gateway_pid=$!
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$http_port/readyz" >/dev/null 2>&1 && break
