@@ -103,3 +103,16 @@ export function mutated(frame: Buffer): fc.Arbitrary<Buffer> {
 export function isOneOf(frame: Buffer, valid: readonly Buffer[]): boolean {
   return valid.some((candidate) => candidate.equals(frame));
 }
+
+/** The property every decoder must hold: arbitrary responses never throw and never authenticate. */
+export async function assertNeverAuthenticates(
+  mechanism: SaslMechanism,
+  backend: () => FakeBackend,
+  inputs: fc.Arbitrary<Response[]> = responseLists,
+): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(inputs, async (responses) => {
+      assert.notEqual(firstTerminal(await run(mechanism, backend(), responses))?.kind, "success");
+    }),
+  );
+}
