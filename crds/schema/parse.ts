@@ -1,5 +1,5 @@
 // The operator's entry point to validation: a typed object with every default filled in, or the fields at fault.
-import type { z } from "zod";
+import { z } from "zod";
 
 export interface FieldIssue {
   /** Where, as the API server would name it: `spec.listeners[1].port`. */
@@ -14,16 +14,9 @@ export function parser<S extends z.ZodType>(schema: S): (obj: unknown) => Parsed
     const result = schema.safeParse(obj);
     if (result.success) return { ok: true, value: result.data };
     const issues = result.error.issues.map((issue) => ({
-      path: fieldPath(issue.path),
+      path: z.core.toDotPath(issue.path) || "(root)",
       message: issue.message,
     }));
     return { ok: false, issues, error: issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ") };
   };
-}
-
-function fieldPath(path: readonly PropertyKey[]): string {
-  const text = path.map((key, i) =>
-    typeof key === "number" ? `[${key}]` : `${i === 0 ? "" : "."}${String(key)}`,
-  );
-  return text.join("") || "(root)";
 }

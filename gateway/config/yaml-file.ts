@@ -3,18 +3,10 @@
 // diagnosable from a single log line.
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
-import type { z } from "zod";
+import { z } from "zod";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
-}
-
-/** `users[1].verifiers.password` from zod's path array. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => {
-    if (typeof key === "number") return `${out}[${key}]`;
-    return out ? `${out}.${String(key)}` : String(key);
-  }, "");
 }
 
 export function parseYamlText<S extends z.ZodType>(file: string, text: string, schema: S): z.infer<S> {
@@ -26,7 +18,9 @@ export function parseYamlText<S extends z.ZodType>(file: string, text: string, s
   }
   const result = schema.safeParse(data ?? {});
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `${file}: ${formatPath(i.path) || "(root)"}: ${i.message}`);
+    const lines = result.error.issues.map(
+      (i) => `${file}: ${z.core.toDotPath(i.path) || "(root)"}: ${i.message}`,
+    );
     throw new ConfigError(lines.join("\n"));
   }
   return result.data;
