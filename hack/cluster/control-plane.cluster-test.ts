@@ -10,7 +10,7 @@ import { join } from "node:path";
 import test from "node:test";
 import { promisify } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { freshNamespace, kubeConfig, kubectl } from "../testing/cluster.ts";
+import { freshNamespace, kubeConfig, kubectl, processRuns } from "../testing/cluster.ts";
 import { repoRoot, startControlPlane } from "../testing/control-plane.ts";
 
 const run = promisify(execFile);
@@ -239,16 +239,6 @@ spec:
   assert.equal(status.readyReplicas ?? 0, 0);
 });
 
-/** Whether process `pid` runs; a zombie (exited, not yet reaped by init) does not. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
 test("up.sh is ready within 15 s and idempotent; down.sh removes its processes and state dir", async (t) => {
   // A second control plane next to the run's, in its own state dir and on its own free ports.
   const started = performance.now();
@@ -269,7 +259,7 @@ test("up.sh is ready within 15 s and idempotent; down.sh removes its processes a
       components.map((name) => [name, Number(readFileSync(join(cluster.dir, `${name}.pid`), "utf8").trim())]),
     );
   const first = pids();
-  for (const [name, pid] of Object.entries(first)) assert.ok(running(pid), `${name} (pid ${pid}) runs`);
+  for (const [name, pid] of Object.entries(first)) assert.ok(processRuns(pid), `${name} (pid ${pid}) runs`);
 
   const again = await run("bash", [join(repoRoot, "hack/cluster/up.sh")], {
     cwd: repoRoot,
@@ -287,7 +277,7 @@ test("up.sh is ready within 15 s and idempotent; down.sh removes its processes a
 
   await cluster.stop();
   for (const [name, pid] of Object.entries(first))
-    assert.ok(!running(pid), `${name} (pid ${pid}) still runs`);
+    assert.ok(!processRuns(pid), `${name} (pid ${pid}) still runs`);
   assert.equal(existsSync(cluster.dir), false, `${cluster.dir} is still there`);
 });
 

@@ -9,13 +9,21 @@ import type { TestContext } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { repoRoot } from "./control-plane.ts";
 
-/** Whether the process in a pid file runs (a zombie, exited but not yet reaped, does not). */
+/** Whether process `pid` runs; a zombie (exited, not yet reaped by init) does not. */
+export function processRuns(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the process in a pid file runs. */
 function processAlive(pidFile: string): boolean {
   try {
     const pid = Number(readFileSync(pidFile, "utf8").trim());
-    if (!Number.isInteger(pid) || pid <= 0) return false;
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    return Number.isInteger(pid) && pid > 0 && processRuns(pid);
   } catch {
     return false;
   }

@@ -3,9 +3,9 @@
 // state dir and its own free ports, so it never touches a developer's cluster.
 import { execFile } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort } from "../../gateway/testing/ports.ts";
 
 export const repoRoot: string = resolve(import.meta.dirname, "../..");
 const upScript = join(repoRoot, "hack/cluster/up.sh");
@@ -28,20 +28,6 @@ export interface ControlPlane {
   ports: ControlPlanePorts;
   /** Stops the processes and removes the state dir. Safe to call twice. */
   stop(): Promise<void>;
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-async function freePort(): Promise<number> {
-  return await new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolvePort(port) : reject(new Error("no free port"))));
-    });
-  });
 }
 
 async function distinctFreePorts(count: number): Promise<number[]> {
