@@ -124,14 +124,11 @@ if ((${#missing[@]} > 0)); then
   log "building ${missing[*]} (kubernetes $k8s_version, etcd $etcd_version, helm $helm_version)"
   log "into $out with $go_env, -p=$parallel; the first build takes a while (about 9 minutes on 2 cores, plus downloading the modules)"
 
-  # Commits for the version strings; the proxy records them for tagged etcd and helm releases.
-  origin_hash() {
-    (cd "$here/$1" && go mod download -json "$2" 2>/dev/null) |
-      sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]*\)".*/\1/p' | head -n1
-  }
+  # Version strings come from the go.mod pins alone. The commit a release was cut from is not
+  # asked of the module proxy: `go mod download -json` reports an Origin only on a fresh download
+  # (never for a module already in the module cache, and not at all from some proxies), so the
+  # binaries would differ with what the machine's caches happened to hold.
   k8s_commit="${k8s_commits[$k8s_version]:-}"
-  helm_commit="$(origin_hash helm "helm.sh/helm/v3@$helm_version")"
-  etcd_commit="$(origin_hash k8s "go.etcd.io/etcd/server/v3@$etcd_version")"
   build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
   ldflags=(-s -w)
@@ -155,8 +152,6 @@ if ((${#missing[@]} > 0)); then
     -X "helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1"
     -X "helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor"
   )
-  [[ -n $helm_commit ]] && ldflags+=(-X "helm.sh/helm/v3/internal/version.gitCommit=$helm_commit")
-  [[ -n $etcd_commit ]] && ldflags+=(-X "go.etcd.io/etcd/api/v3/version.GitSHA=${etcd_commit:0:9}")
 
   # program -> "<module dir> <main package>"
   declare -A pkgs=(
