@@ -1,0 +1,54 @@
+// Kubernetes Events (events.k8s.io/v1) on the objects the operator reconciles, so `kubectl describe`
+// shows what happened to them. Best effort, as client-go's recorder: a failed Event never fails a
+// reconcile. Callers emit on transitions only, so nothing here needs client-go's aggregation.
+import { randomBytes } from "node:crypto";
+import { EventsV1Api, type KubeConfig, V1MicroTime } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+
+export interface EventTarget {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
+
+export interface EventRecorder {
+  event(target: EventTarget, type: "Normal" | "Warning", reason: string, action: string, note: string): void;
+}
+
+export function createEventRecorder(
+  kubeConfig: KubeConfig,
+  controller: string,
+  instance: string,
+  logger: Logger,
+): EventRecorder {
+  const api = kubeConfig.makeApiClient(EventsV1Api);
+  return {
+    event(target, type, reason, action, note) {
+      const namespace = target.metadata.namespace ?? "default";
+      api
+        .createNamespacedEvent({
+          namespace,
+          body: {
+            metadata: { name: `${target.metadata.name}.${randomBytes(8).toString("hex")}`, namespace },
+            eventTime: new V1MicroTime(),
+            reportingController: controller,
+            reportingInstance: instance,
+            action,
+            reason,
+            type,
+            // The API refuses notes over 1 KiB.
+            note: note.length > 1024 ? `${note.slice(0, 1021)}...` : note,
+            regarding: {
+              apiVersion: target.apiVersion,
+              kind: target.kind,
+              name: target.metadata.name,
+              namespace: target.metadata.namespace,
+              uid: target.metadata.uid,
+              resourceVersion: target.metadata.resourceVersion,
+            },
+          },
+        })
+        .catch((err: Error) => logger.warn({ err: err.message, reason }, "could not record an event"));
+    },
+  };
+}
