@@ -98,3 +98,40 @@ test("verifiers reads the password on stdin and prints only verifiers", async (t
     assert.equal(empty.stdout, "");
   });
 });
+
+test("verifiers --mechanisms and --scram-iterations shape the entry; a count below 4096 is refused", async (t) => {
+  await t.test("only the verifiers the mechanisms check, with the iterations asked for", async () => {
+    const result = await cli(
+      [
+        "verifiers",
+        "--username",
+        "dan@example.test",
+        "--mechanisms",
+        "scram-sha-256,CRAM-MD5",
+        "--scram-iterations",
+        "8192",
+      ],
+      "pw\n",
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const { verifiers } = parseUsersFile(result.stdout, "stdout").users[0] ?? assert.fail("no entry");
+    assert.equal(verifiers.password, undefined);
+    assert.equal(verifiers.scramSha256?.iterations, 8192);
+    assert.equal(verifiers.cramMd5?.toString(), "pw");
+  });
+
+  for (const [args, message] of [
+    [["--scram-iterations", "4095"], /--scram-iterations must be a whole number of at least 4096/],
+    [["--scram-iterations", "lots"], /--scram-iterations must be a whole number of at least 4096/],
+    [["--mechanisms", "PLAIN,GSSAPI"], /unknown mechanism GSSAPI/],
+    [["--mechanisms", "XOAUTH2"], /none of these mechanisms checks a stored verifier/],
+    [["--mechanisms", "PLAIN", "--cram-md5"], /list CRAM-MD5 in --mechanisms/],
+  ] as const) {
+    await t.test(`refuses ${args.join(" ")}`, async () => {
+      const result = await cli(["verifiers", "--username", "dan@example.test", ...args], "pw\n");
+      assert.equal(result.code, 64);
+      assert.match(result.stderr, message);
+      assert.equal(result.stdout, "");
+    });
+  }
+});

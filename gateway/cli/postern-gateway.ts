@@ -6,14 +6,25 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { stringify } from "yaml";
 import { ConfigError } from "../config/yaml-file.ts";
-import { deriveVerifiers } from "../credentials/derive.ts";
+import { type DeriveOptions, deriveVerifiers, verifierNeeds } from "../credentials/derive.ts";
+import { SCRAM_MIN_ITERATIONS } from "../credentials/scram-credential.ts";
 import { startGateway } from "../gateway.ts";
 import { initTracing } from "../observability/tracing.ts";
+import { MECHANISM_NAMES } from "../sasl/mechanism.ts";
 
 const USAGE = `usage:
   postern-gateway --config DIR           run the gateway from DIR/gateway.yaml
-  postern-gateway verifiers --username U [--cram-md5] < password-file
-                                         print a users.yaml entry (argon2id + SCRAM-SHA-256)`;
+  postern-gateway verifiers --username U [--mechanisms LIST] [--scram-iterations N] [--cram-md5] < password-file
+                                         print a users.yaml entry with the verifiers the comma-separated
+                                         mechanisms need (default: argon2id + SCRAM-SHA-256; --cram-md5
+                                         adds CRAM-MD5); N >= ${SCRAM_MIN_ITERATIONS}, default ${SCRAM_MIN_ITERATIONS}`;
+
+const EX_USAGE = 64;
+
+function usageError(message: string): never {
+  process.stderr.write(`postern-gateway: ${message}\n`);
+  process.exit(EX_USAGE);
+}
 
 async function run(dir: string): Promise<void> {
   const logger = pino({ name: "postern-gateway" });
@@ -38,10 +49,32 @@ async function run(dir: string): Promise<void> {
   }
 }
 
-async function printVerifiers(username: string, cramMd5: boolean): Promise<void> {
+/** The verifiers command's flags as DeriveOptions; wrong ones are a usage error. */
+function deriveOptions(flags: { mechanisms?: string; "scram-iterations"?: string; "cram-md5"?: boolean }) {
+  const text = flags["scram-iterations"] ?? String(SCRAM_MIN_ITERATIONS);
+  const scramIterations = Number(text);
+  if (!/^\d+$/.test(text) || scramIterations < SCRAM_MIN_ITERATIONS) {
+    usageError(`--scram-iterations must be a whole number of at least ${SCRAM_MIN_ITERATIONS} (RFC 7677)`);
+  }
+  if (flags.mechanisms === undefined) return { scramIterations, cramMd5: flags["cram-md5"] ?? false };
+  if (flags["cram-md5"])
+    usageError("--cram-md5 goes with the default mechanisms; list CRAM-MD5 in --mechanisms");
+  const mechanisms = flags.mechanisms.split(",").map((name) => name.trim().toUpperCase());
+  const unknown = mechanisms.filter((name) => !(MECHANISM_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0)
+    usageError(`unknown mechanism ${unknown.join(", ")}: expected ${MECHANISM_NAMES.join(", ")}`);
+  if (!Object.values(verifierNeeds(mechanisms)).some(Boolean)) {
+    usageError(
+      "none of these mechanisms checks a stored verifier (PLAIN, LOGIN, SCRAM-SHA-256, CRAM-MD5 do)",
+    );
+  }
+  return { scramIterations, mechanisms };
+}
+
+async function printVerifiers(username: string, options: DeriveOptions): Promise<void> {
   const password = readFileSync(0, "utf8").replace(/\r?\n$/, "");
   if (!password) throw new Error("no password on standard input");
-  const verifiers = await deriveVerifiers(password, { cramMd5 });
+  const verifiers = await deriveVerifiers(password, options);
   process.stdout.write(stringify({ users: [{ username, senders: [username], verifiers }] }));
 }
 
@@ -50,7 +83,9 @@ const { values, positionals } = parseArgs({
   options: {
     config: { type: "string", short: "c" },
     username: { type: "string" },
-    "cram-md5": { type: "boolean", default: false },
+    "cram-md5": { type: "boolean" },
+    mechanisms: { type: "string" },
+    "scram-iterations": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -58,10 +93,10 @@ const { values, positionals } = parseArgs({
 if (values.help) {
   process.stdout.write(`${USAGE}\n`);
 } else if (positionals[0] === "verifiers" && values.username) {
-  await printVerifiers(values.username, values["cram-md5"] ?? false);
+  await printVerifiers(values.username, deriveOptions(values));
 } else if (positionals.length === 0 && values.config) {
   await run(values.config);
 } else {
   process.stderr.write(`${USAGE}\n`);
-  process.exit(64);
+  process.exit(EX_USAGE);
 }

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from "node:crypto";
 import { describe, it } from "node:test";
-import { deriveVerifiers } from "./derive.ts";
+import { deriveVerifiers, verifierNeeds } from "./derive.ts";
 import { parsePasswordHash, verifyPasswordHash } from "./password-hash.ts";
-import { deriveScramCredential } from "./scram-credential.ts";
+import { deriveScramCredential, deriveScramCredentialAsync } from "./scram-credential.ts";
 import { verifiersSchema } from "./users-file.ts";
 
 const hmac = (key: Buffer, data: string) => createHmac("sha256", key).update(data).digest();
@@ -89,5 +89,39 @@ describe("deriveVerifiers", () => {
   it("emits the CRAM-MD5 shared secret (base64 of the UTF-8 password) when asked", async () => {
     const written = await deriveVerifiers("pässword", { cramMd5: true });
     assert.equal(Buffer.from(written.cramMd5 ?? "", "base64").toString("utf8"), "pässword");
+  });
+
+  it("derives exactly the verifiers the offered mechanisms check", async () => {
+    const cases: [string[], string[]][] = [
+      [["PLAIN"], ["password"]],
+      [["LOGIN", "XOAUTH2"], ["password"]],
+      [["SCRAM-SHA-256"], ["scramSha256"]],
+      [["CRAM-MD5"], ["cramMd5"]],
+      [
+        ["SCRAM-SHA-256", "PLAIN", "LOGIN", "CRAM-MD5"],
+        ["password", "scramSha256", "cramMd5"],
+      ],
+      [["EXTERNAL", "OAUTHBEARER"], []],
+    ];
+    for (const [mechanisms, expected] of cases) {
+      const written = await deriveVerifiers("pw", { mechanisms, scramIterations: 5000 });
+      assert.deepEqual(Object.keys(written), expected, mechanisms.join(","));
+      assert.deepEqual(
+        Object.entries(verifierNeeds(mechanisms))
+          .filter(([, needed]) => needed)
+          .map(([name]) => name),
+        expected,
+      );
+      if (written.scramSha256) assert.equal(written.scramSha256.iterations, 5000);
+    }
+  });
+
+  it("derives SCRAM keys on the threadpool identical to the synchronous derivation", async () => {
+    const salt = Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64");
+    assert.deepEqual(
+      await deriveScramCredentialAsync("pencil", salt, 4096),
+      deriveScramCredential("pencil", salt, 4096),
+    );
+    await assert.rejects(deriveScramCredentialAsync("pencil", salt, 4095), RangeError);
   });
 });
