@@ -21,7 +21,7 @@ import { createUpstream } from "./relay/upstream-pool.ts";
 import { Drain } from "./runtime/drain.ts";
 import {
   type ConfigKind,
-  fingerprint,
+  fingerprints,
   type LoadedTls,
   loadBearerVerifier,
   loadCredentials,
@@ -63,15 +63,6 @@ interface State {
   relay: Upstream;
   tls: LoadedTls | undefined;
   fingerprints: Record<ConfigKind, string>;
-}
-
-async function fingerprints(config: GatewayConfig, dir: string): Promise<Record<ConfigKind, string>> {
-  const files = watchedFiles(config, dir);
-  return {
-    policy: await fingerprint(files.policy),
-    credentials: await fingerprint(files.credentials),
-    tls: await fingerprint(files.tls),
-  };
 }
 
 function authSettings(state: Omit<State, "auth" | "fingerprints">, throttle: AuthThrottle, metrics: Metrics) {

@@ -34,6 +34,14 @@ describe("gateway.yaml", () => {
     assert.equal(cfg.http.perUserMetrics, false);
   });
 
+  it("takes either credentials source, and a decoy key file with either", () => {
+    const keyFile = "credentials/scram-decoy.key";
+    for (const auth of [{ credentialsDir: "credentials" }, { credentialsFile: "users.yaml" }]) {
+      const cfg = GatewayConfigSchema.parse({ ...base, auth: { ...auth, scramDecoyKeyFile: keyFile } });
+      assert.equal(cfg.auth.scramDecoyKeyFile, keyFile);
+    }
+  });
+
   it("names the file and field of a bad value", () => {
     assert.match(
       errors({ ...base, listeners: [{ name: "submission", port: 70000, mode: "starttls" }] }),
@@ -56,6 +64,11 @@ describe("gateway.yaml", () => {
       "EXTERNAL without a client CA",
       { ...base, auth: { mechanisms: ["EXTERNAL"] } },
       /auth\.mechanisms: EXTERNAL needs tls\.clientCaFile/,
+    ],
+    [
+      "both a credentials directory and a credentials file",
+      { ...base, auth: { credentialsDir: "credentials", credentialsFile: "credentials/users.yaml" } },
+      /^gateway\.yaml: auth\.credentialsDir: set credentialsDir or credentialsFile, not both$/,
     ],
     [
       "OAuth mechanisms without an issuer",

@@ -57,9 +57,18 @@ export const OAuthSchema = z
     message: "exactly one of jwksUrl and jwksFile is required",
   });
 
+export const DEFAULT_CREDENTIALS_FILE = "credentials/users.yaml";
+
 export const AuthSchema = z.object({
   mechanisms: z.array(z.enum(MECHANISM_NAMES)).min(1).default(["SCRAM-SHA-256", "PLAIN", "LOGIN"]),
-  credentialsFile: z.string().default("credentials/users.yaml"),
+  /** One users file; `credentials/users.yaml` when neither this nor credentialsDir is set. */
+  credentialsFile: z.string().optional(),
+  /** Every `users-*.yaml` in this directory, read from one `..data` snapshot and merged: the operator
+   *  writes the users as shards, so one password change rewrites one Secret, not all of them. */
+  credentialsDir: z.string().optional(),
+  /** Base64 of 32 bytes that decoy SCRAM salts for unknown users are derived with, so every replica
+   *  and every restart answers an unknown name with the same salt; unset, a per-process random key. */
+  scramDecoyKeyFile: z.string().optional(),
   oauth: OAuthSchema.optional(),
   /** Which certificate field names the user for EXTERNAL. */
   certificateIdentity: z.enum(["subjectAltName.email", "subject.CN"]).default("subjectAltName.email"),
@@ -169,6 +178,13 @@ export const GatewayConfigSchema = z
         path: ["upstream", "auth"],
         message:
           "upstream credentials need upstream.tls starttls or implicit (tls none only to a loopback host)",
+      });
+    }
+    if (cfg.auth.credentialsDir !== undefined && cfg.auth.credentialsFile !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["auth", "credentialsDir"],
+        message: "set credentialsDir or credentialsFile, not both",
       });
     }
     const jwksUrl = cfg.auth.oauth?.jwksUrl;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decoyPasswordHash, decoyScramCredential, unprovable } from "./decoy.ts";
+import { decoyPasswordHash, decoyScramCredential, parseDecoyKey, unprovable } from "./decoy.ts";
 import { hashPassword, verifyPasswordHash } from "./password-hash.ts";
 
 const parametersOf = (stored: string) => stored.split("$")[3];
@@ -37,5 +37,28 @@ describe("decoys", () => {
     assert.deepEqual([decoy.salt, decoy.iterations], [real.salt, real.iterations]);
     assert.notDeepEqual(decoy.storedKey, real.storedKey);
     assert.notDeepEqual(decoy.serverKey, real.serverKey);
+  });
+});
+
+describe("decoy keys", () => {
+  const key = (fill: number) => Buffer.alloc(32, fill);
+
+  it("the same key gives a name the same salt in any process; another key another salt", () => {
+    const salt = (k: Buffer) => decoyScramCredential("nobody@example.test", 4096, k).salt;
+    assert.deepEqual(salt(key(1)), salt(Buffer.from(key(1))));
+    assert.notDeepEqual(salt(key(1)), salt(key(2)));
+    assert.notDeepEqual(salt(key(1)), decoyScramCredential("nobody@example.test", 4096).salt);
+  });
+
+  it("a key file holds base64 of 32 bytes, a trailing newline allowed", () => {
+    assert.deepEqual(parseDecoyKey(`${key(7).toString("base64")}\n`), key(7));
+    for (const bad of [
+      "",
+      Buffer.alloc(31).toString("base64"),
+      "not base64 at all!",
+      `${"A".repeat(43)}=x`,
+    ]) {
+      assert.throws(() => parseDecoyKey(bad), { message: "must be base64 of 32 bytes" });
+    }
   });
 });

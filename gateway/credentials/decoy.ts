@@ -5,10 +5,12 @@ import type { ScramCredential } from "../sasl/mechanism.ts";
 import { hashPassword, type PasswordHash, parsePasswordHash } from "./password-hash.ts";
 import { usernameKey } from "./users-file.ts";
 
-// Per process: decoy salts are stable for a name (a real user's salt does not change between attempts
-// either) but cannot be predicted or precomputed from outside.
-const decoySaltKey = randomBytes(32);
+// Decoy salts are stable for a name (a real user's salt does not change between attempts either) but
+// cannot be predicted or precomputed from outside. Without a configured key (auth.scramDecoyKeyFile)
+// the key is per process, so replicas and restarts would each answer an unknown name differently.
+const processDecoyKey = randomBytes(32);
 const DECOY_SALT_BYTES = 16;
+export const DECOY_KEY_BYTES = 32;
 
 let decoyHash: Promise<PasswordHash> | undefined;
 
@@ -19,12 +21,24 @@ export function decoyPasswordHash(): Promise<PasswordHash> {
   return decoyHash;
 }
 
+/** The contents of a decoy key file: base64 of 32 bytes, surrounding whitespace ignored. Errors never
+ *  echo the text (it is a secret). */
+export function parseDecoyKey(text: string): Buffer {
+  const trimmed = text.trim();
+  const key = Buffer.from(trimmed, "base64");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || key.length !== DECOY_KEY_BYTES) {
+    throw new Error(`must be base64 of ${DECOY_KEY_BYTES} bytes`);
+  }
+  return key;
+}
+
 /** A SCRAM credential for an unknown user: deterministic salt, keys nobody can produce a proof for. */
-export function decoyScramCredential(username: string, iterations: number): ScramCredential {
-  const salt = createHmac("sha256", decoySaltKey)
-    .update(usernameKey(username))
-    .digest()
-    .subarray(0, DECOY_SALT_BYTES);
+export function decoyScramCredential(
+  username: string,
+  iterations: number,
+  key: Buffer = processDecoyKey,
+): ScramCredential {
+  const salt = createHmac("sha256", key).update(usernameKey(username)).digest().subarray(0, DECOY_SALT_BYTES);
   return unprovable({ salt, iterations });
 }
 

@@ -22,6 +22,8 @@ export interface UserProfile {
 export interface CredentialStoreOptions {
   /** Defaults to one cache shared by every store in the process, so reloads keep it warm. */
   cache?: VerifiedCache;
+  /** Key for decoy SCRAM salts (auth.scramDecoyKeyFile); defaults to a per-process random one. */
+  decoyKey?: Buffer;
 }
 
 // Far beyond any real password; bounds the work an attacker can make SHA512-CRYPT do per attempt (its
@@ -36,12 +38,14 @@ export class CredentialStore {
   readonly #users: ReadonlyMap<string, UserEntry>;
   readonly #cache: VerifiedCache;
   readonly #decoyIterations: number;
+  readonly #decoyKey: Buffer | undefined;
   #available = true;
 
   constructor(file: UsersFile, options: CredentialStoreOptions = {}) {
     this.#users = new Map(file.users.map((user) => [usernameKey(user.username), user]));
     this.#cache = options.cache ?? processCache;
     this.#decoyIterations = mostCommonIterations(file.users);
+    this.#decoyKey = options.decoyKey;
   }
 
   /** A store that answers `unavailable` to everything (→ 454): the credentials file was never loaded. */
@@ -104,7 +108,10 @@ export class CredentialStore {
     const user = this.#users.get(usernameKey(username));
     const credential = user?.verifiers.scramSha256;
     if (!user || !credential) {
-      return { kind: "found", credential: decoyScramCredential(username, this.#decoyIterations) };
+      return {
+        kind: "found",
+        credential: decoyScramCredential(username, this.#decoyIterations, this.#decoyKey),
+      };
     }
     return { kind: "found", credential: user.disabled ? unprovable(credential) : credential };
   }

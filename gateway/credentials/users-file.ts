@@ -118,3 +118,23 @@ export function parseUsersFile(text: string, source: string): UsersFile {
   );
   throw new Error(`${source}: ${problems.join("; ")}`);
 }
+
+/** Several parsed users files as one (the operator's shards); a user name in two of them refuses the
+ *  merge, naming both files: which entry wins would otherwise depend on the order files are read in. */
+export function mergeUsersFiles(files: readonly { source: string; file: UsersFile }[]): UsersFile {
+  const seen = new Map<string, string>();
+  const users: UserEntry[] = [];
+  for (const { source, file } of files) {
+    file.users.forEach((user, index) => {
+      const key = usernameKey(user.username);
+      const where = `${source}: users[${index}].username`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        throw new Error(`${where}: duplicate of ${first} (user names are case-insensitive)`);
+      }
+      seen.set(key, where);
+      users.push(user);
+    });
+  }
+  return { users };
+}

@@ -1,12 +1,18 @@
 // Loading each kind of configuration from the directory: policy (gateway.yaml), credentials (the
-// users file) and TLS material. Each loader validates fully and throws a ConfigError naming the
+// users file or shards, and the decoy key) and TLS material. Each loader validates fully and throws a ConfigError naming the
 // file and field, so start-up and hot reload share one definition of "a good file".
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { type GatewayConfig, GatewayConfigSchema } from "../config/schema.ts";
+import { DEFAULT_CREDENTIALS_FILE, type GatewayConfig, GatewayConfigSchema } from "../config/schema.ts";
 import { ConfigError, readYamlFile } from "../config/yaml-file.ts";
-import { loadCredentialsFile } from "../credentials/load.ts";
+import {
+  credentialsSnapshot,
+  loadCredentialsDir,
+  loadCredentialsFile,
+  loadDecoyKey,
+  shardFiles,
+} from "../credentials/load.ts";
 import { type BearerVerifier, createBearerVerifier } from "../credentials/oauth/bearer-verifier.ts";
 import type { CredentialStore } from "../credentials/store.ts";
 import { generateSelfSigned, loadTlsMaterial, type TlsFiles, type TlsMaterial } from "../tls/material.ts";
@@ -43,10 +49,27 @@ export async function loadTls(config: GatewayConfig, dir: string): Promise<Loade
   return loadTlsMaterial(files);
 }
 
+/** Where the users come from: every shard of a directory, or one file. */
+function credentialsSource(config: GatewayConfig, dir: string): { dir: string } | { file: string } {
+  const resolve = resolver(dir);
+  const { credentialsDir, credentialsFile } = config.auth;
+  return credentialsDir !== undefined
+    ? { dir: resolve(credentialsDir) }
+    : { file: resolve(credentialsFile ?? DEFAULT_CREDENTIALS_FILE) };
+}
+
+const decoyKeyFile = (config: GatewayConfig, dir: string) =>
+  config.auth.scramDecoyKeyFile === undefined ? [] : [resolver(dir)(config.auth.scramDecoyKeyFile)];
+
+/** The users and the decoy key: one kind, as they live in one projected volume and reload together. */
 export async function loadCredentials(config: GatewayConfig, dir: string): Promise<CredentialStore> {
-  const path = resolver(dir)(config.auth.credentialsFile);
+  const source = credentialsSource(config, dir);
   try {
-    return await loadCredentialsFile(path);
+    const [keyFile] = decoyKeyFile(config, dir);
+    const options = keyFile === undefined ? {} : { decoyKey: await loadDecoyKey(keyFile) };
+    return "dir" in source
+      ? await loadCredentialsDir(source.dir, options)
+      : await loadCredentialsFile(source.file, options);
   } catch (err) {
     throw err instanceof ConfigError ? err : new ConfigError((err as Error).message);
   }
@@ -70,13 +93,40 @@ export async function loadBearerVerifier(
   return createBearerVerifier({ ...oauth, jwks: jwks as never });
 }
 
-/** The files behind each kind, for the watcher and for change detection. */
+/** The files behind each kind, for the watcher (which watches their directories). A credentials
+ *  directory is represented by its `..data` link, whose swap is the change to notice. */
 export function watchedFiles(config: GatewayConfig, dir: string): Record<ConfigKind, string[]> {
   const tls = tlsFiles(config, dir);
+  const source = credentialsSource(config, dir);
   return {
     policy: [join(dir, CONFIG_FILE)],
-    credentials: [resolver(dir)(config.auth.credentialsFile)],
+    credentials: ["dir" in source ? join(source.dir, "..data") : source.file, ...decoyKeyFile(config, dir)],
     tls: tls ? [tls.certFile, tls.keyFile, ...(tls.clientCaFile ? [tls.clientCaFile] : [])] : [],
+  };
+}
+
+/** The files whose contents make up each kind now: a credentials directory's shards are listed from
+ *  its current snapshot, so an added or removed shard changes the fingerprint as an edited one does. */
+async function currentFiles(config: GatewayConfig, dir: string): Promise<Record<ConfigKind, string[]>> {
+  const files = watchedFiles(config, dir);
+  const source = credentialsSource(config, dir);
+  if ("dir" in source) {
+    // An unreadable directory fingerprints as its ..data link, i.e. as missing.
+    const shards = await credentialsSnapshot(source.dir)
+      .then(shardFiles)
+      .catch(() => []);
+    files.credentials = [...shards, ...files.credentials];
+  }
+  return files;
+}
+
+/** A fingerprint of each kind's contents; a kind is reloaded when its fingerprint changed. */
+export async function fingerprints(config: GatewayConfig, dir: string): Promise<Record<ConfigKind, string>> {
+  const files = await currentFiles(config, dir);
+  return {
+    policy: await fingerprint(files.policy),
+    credentials: await fingerprint(files.credentials),
+    tls: await fingerprint(files.tls),
   };
 }
 

@@ -44,6 +44,8 @@ export const NO_LOCKOUTS = {
 
 export interface TestGatewayOptions {
   users?: TestUser[];
+  /** The files of the credentials volume, instead of a `users.yaml` of `users` (e.g. shards). */
+  credentials?: Record<string, string>;
   /** Merged over the generated gateway.yaml (top-level keys replace; `auth` and `http` are merged
    *  one level). */
   config?: Record<string, unknown>;
@@ -89,7 +91,8 @@ async function writeVolume(root: string, files: Record<string, string>): Promise
   }
 }
 
-async function usersYaml(users: TestUser[]): Promise<string> {
+/** A users file for `users`, verifiers derived as the CLI does. */
+export async function usersYaml(users: TestUser[]): Promise<string> {
   const entries = await Promise.all(
     users.map(async (u) => ({
       username: u.username,
@@ -123,7 +126,10 @@ export async function startTestGateway(
     "tls.key": await readText(pki.serverKey),
     "ca.crt": await readText(pki.caCert),
   });
-  await writeVolume(join(dir, "credentials"), { "users.yaml": await usersYaml(options.users ?? [ALICE]) });
+  await writeVolume(
+    join(dir, "credentials"),
+    options.credentials ?? { "users.yaml": await usersYaml(options.users ?? [ALICE]) },
+  );
   const listeners = [
     { name: "submission", address: "127.0.0.1", port: ports.submission, mode: "starttls" },
     { name: "submissions", address: "127.0.0.1", port: ports.submissions, mode: "implicit-tls" },
