@@ -63,7 +63,8 @@ const jitterFactor = 1.2;
 /** RFC 3339 with microseconds, as metav1.MicroTime is written: 2006-01-02T15:04:05.000000Z. */
 export function formatMicroTime(epochMs: number): string {
   const wholeSeconds = Math.floor(epochMs / 1000);
-  const micros = Math.floor((epochMs - wholeSeconds * 1000) * 1000);
+  // round, not floor: 5678.901 ms is 5678900.99999 µs in binary floating point
+  const micros = Math.min(Math.round((epochMs - wholeSeconds * 1000) * 1000), 999_999);
   const iso = new Date(wholeSeconds * 1000).toISOString(); // ...T15:04:05.000Z
   return `${iso.slice(0, 19)}.${String(micros).padStart(6, "0")}Z`;
 }
