@@ -2,10 +2,12 @@
 // started by the same scripts as `make cluster-up` (hack/cluster/up.sh and down.sh) with its own
 // state dir and its own free ports, so it never touches a developer's cluster.
 import { execFile } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../gateway/testing/ports.ts";
+import { processRuns } from "./cluster.ts";
 
 export const repoRoot: string = resolve(import.meta.dirname, "../..");
 const upScript = join(repoRoot, "hack/cluster/up.sh");
@@ -28,6 +30,12 @@ export interface ControlPlane {
   ports: ControlPlanePorts;
   /** Stops the processes and removes the state dir. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Stops kube-apiserver (SIGTERM: it ends its watches as in a rolling upgrade), stays down for
+   * `downMs`, then runs up.sh again: same ports, certificates and etcd data (up.sh restarts the
+   * other components too). Resolves when the API server is ready again.
+   */
+  restartApiServer(downMs?: number): Promise<void>;
 }
 
 async function distinctFreePorts(count: number): Promise<number[]> {
@@ -98,11 +106,29 @@ export async function startControlPlane(dir?: string, options: StartOptions = {}
     await stop().catch(() => {});
     throw new Error(`hack/cluster/up.sh failed (exit ${up.code}):\n${up.output}`);
   }
+
+  const restartApiServer = async (downMs = 0): Promise<void> => {
+    const pid = Number((await readFile(join(stateDir, "kube-apiserver.pid"), "utf8")).trim());
+    if (Number.isInteger(pid) && pid > 0 && processRuns(pid)) {
+      process.kill(pid, "SIGTERM");
+      const deadline = Date.now() + 60_000;
+      while (processRuns(pid)) {
+        if (Date.now() > deadline) throw new Error(`kube-apiserver (pid ${pid}) did not exit within 60s`);
+        await sleep(50);
+      }
+    }
+    await sleep(downMs);
+    const again = await runScript(upScript, env);
+    if (again.code !== 0)
+      throw new Error(`hack/cluster/up.sh (restart) failed (exit ${again.code}):\n${again.output}`);
+  };
+
   return {
     dir: stateDir,
     kubeconfig: join(stateDir, "kubeconfig"),
     server: `https://127.0.0.1:${apiserver}`,
     ports,
     stop,
+    restartApiServer,
   };
 }
