@@ -37,8 +37,8 @@ describe("gateway.yaml", () => {
       const result = GatewayConfigSchema.safeParse(parse(text));
       assert.ok(result.success, result.success ? "" : JSON.stringify(result.error.issues));
       // The gateway knows the fields the contract relies on (zod would drop unknown ones).
-      assert.equal(result.data.auth.credentialsDir, "/etc/postern/credentials");
-      assert.equal(result.data.auth.scramDecoyKeyFile, "/etc/postern/credentials/scram-decoy.key");
+      assert.equal(result.data.auth.credentialsDir, "../credentials");
+      assert.equal(result.data.auth.scramDecoyKeyFile, "../credentials/scram-decoy.key");
       assert.equal(result.data.auth.credentialsFile, undefined);
     });
   }
@@ -52,19 +52,19 @@ describe("gateway.yaml", () => {
         { name: "legacy", address: "0.0.0.0", port: 2525, mode: "relay-port" },
       ],
       tls: {
-        certFile: "/etc/postern/tls/tls.crt",
-        keyFile: "/etc/postern/tls/tls.key",
+        certFile: "../tls/tls.crt",
+        keyFile: "../tls/tls.key",
         minVersion: "TLSv1.3",
-        clientCaFile: "/etc/postern/client-ca/ca.crt",
+        clientCaFile: "../client-ca/ca.crt",
       },
       auth: {
         mechanisms: ["SCRAM-SHA-256", "PLAIN", "OAUTHBEARER", "XOAUTH2", "EXTERNAL"],
-        credentialsDir: "/etc/postern/credentials",
-        scramDecoyKeyFile: "/etc/postern/credentials/scram-decoy.key",
+        credentialsDir: "../credentials",
+        scramDecoyKeyFile: "../credentials/scram-decoy.key",
         oauth: {
           issuer: "https://login.example.com",
           audience: "smtp",
-          jwksFile: "/etc/postern/jwks/jwks.json",
+          jwksFile: "../jwks/jwks.json",
           usernameClaim: "preferred_username",
         },
         certificateIdentity: "subject.CN",
@@ -79,12 +79,12 @@ describe("gateway.yaml", () => {
         port: 465,
         tls: "implicit",
         verifyCertificate: false,
-        caFile: "/etc/postern/upstream-ca/ca.crt",
+        caFile: "../upstream-ca/ca.crt",
         pool: 10,
         auth: {
           mechanism: "XOAUTH2",
-          usernameFile: "/etc/postern/upstream-auth/username",
-          tokenFile: "/etc/postern/upstream-auth/password",
+          usernameFile: "../upstream-auth/username",
+          tokenFile: "../upstream-auth/password",
         },
         connectionTimeoutSeconds: 5,
         socketTimeoutSeconds: 120,
@@ -108,14 +108,14 @@ describe("gateway.yaml", () => {
         { name: "submissions", address: "0.0.0.0", port: 10465, mode: "implicit-tls" },
       ],
       tls: {
-        certFile: "/etc/postern/tls/tls.crt",
-        keyFile: "/etc/postern/tls/tls.key",
+        certFile: "../tls/tls.crt",
+        keyFile: "../tls/tls.key",
         minVersion: "TLSv1.2",
       },
       auth: {
         mechanisms: ["SCRAM-SHA-256", "PLAIN", "LOGIN"],
-        credentialsDir: "/etc/postern/credentials",
-        scramDecoyKeyFile: "/etc/postern/credentials/scram-decoy.key",
+        credentialsDir: "../credentials",
+        scramDecoyKeyFile: "../credentials/scram-decoy.key",
         bruteForce: {
           maxFailuresPerConnection: 3,
           perAddress: { maxFailures: 10, windowSeconds: 900, lockoutSeconds: 900 },
@@ -166,8 +166,8 @@ describe("gateway.yaml", () => {
     assert.equal(config.auth?.certificateIdentity, "subjectAltName.email");
     assert.deepEqual(config.upstream.auth, {
       mechanism: "PLAIN",
-      usernameFile: "/etc/postern/upstream-auth/username",
-      passwordFile: "/etc/postern/upstream-auth/password",
+      usernameFile: "../upstream-auth/username",
+      passwordFile: "../upstream-auth/password",
     });
   });
 

@@ -1,5 +1,6 @@
 // A SubmissionGateway's spec as the gateway's own configuration file (gateway.yaml, the format of
 // docs/configuration.md), with every path pointing where the Deployment mounts the file.
+import { posix } from "node:path";
 import { stringify } from "yaml";
 import type { z } from "zod";
 import { durationMilliseconds } from "../../crds/schema/duration.ts";
@@ -23,7 +24,10 @@ const gatewayLimits = LimitsSchema.parse({});
 export const SHUTDOWN_GRACE_SECONDS = gatewayLimits.shutdownGraceSeconds;
 
 const seconds = (duration: string) => durationMilliseconds(duration) / 1000;
-const path = (dir: string, file: string) => `${dir}/${file}`;
+// Relative to the configuration directory, as the gateway resolves them: in the pod they land where
+// the Deployment mounts each volume, and a copy of the volumes laid side by side anywhere else (as
+// the operator's contract tests do) works unchanged.
+const path = (dir: string, file?: string) => posix.relative(mountPaths.config, file === undefined ? dir : `${dir}/${file}`);
 
 /** A rate limit of the API (`window` a duration) as the gateway's RateLimitSchema (`windowSeconds`). */
 export function rateLimitConfig({
@@ -66,7 +70,7 @@ function auth({ auth }: Spec): Auth {
   });
   return {
     mechanisms: [...auth.mechanisms],
-    credentialsDir: mountPaths.credentials,
+    credentialsDir: path(mountPaths.credentials),
     scramDecoyKeyFile: path(mountPaths.credentials, keys.scramDecoyKey),
     ...(oauth !== undefined && {
       oauth: {
