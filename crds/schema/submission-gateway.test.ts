@@ -38,6 +38,7 @@ describe("SubmissionGateway defaults", () => {
       tls: { secretRef: { name: "corp-tls" }, minVersion: "TLSv1.2" },
       auth: {
         mechanisms: ["SCRAM-SHA-256", "PLAIN", "LOGIN"],
+        scramIterations: 4096,
         bruteForce: { maxFailuresPerConnection: 3, maxFailures: 10, window: "15m", lockout: "15m" },
       },
       policy: { senderAlignment: "both", maxMessageSize: "25Mi", maxRecipients: 100 },

@@ -1,6 +1,7 @@
 // SubmissionGateway: an authenticated SMTP submission service (RFC 6409) in front of an upstream relay.
 import { z } from "zod";
 import { PolicySchema, UpstreamSchema } from "../../gateway/config/schema.ts";
+import { SCRAM_MIN_ITERATIONS } from "../../gateway/credentials/scram-credential.ts";
 import { MECHANISM_NAMES } from "../../gateway/sasl/mechanism.ts";
 import { submissionGatewayRules, withRules } from "../cel.ts";
 import type { KindSource } from "../crd.ts";
@@ -126,6 +127,17 @@ const auth = z.object({
       "SASL mechanisms offered, in the order EHLO lists them. CRAM-MD5 keeps a plaintext-equivalent secret on " +
         "the gateway: offer it only for clients that need it. Users whose credential is a {SCHEME} hash can use " +
         "only PLAIN and LOGIN.",
+    ),
+  scramIterations: z
+    .int32()
+    .min(SCRAM_MIN_ITERATIONS)
+    .max(600000)
+    .default(SCRAM_MIN_ITERATIONS)
+    .describe(
+      "PBKDF2 iterations of the SCRAM-SHA-256 keys the operator derives for users (at least 4096, RFC 7677). " +
+        "Each stored SCRAM key is a cheaper target for offline guessing than the argon2id hash beside it, so " +
+        "raise it where clients can afford the work (every SCRAM login costs the client as much); a change " +
+        "re-derives every user's keys.",
     ),
   oauth: oauth.optional().describe("Token validation for XOAUTH2 and OAUTHBEARER (required by them)."),
   external: external.optional().describe("Client-certificate authentication for EXTERNAL (required by it)."),
