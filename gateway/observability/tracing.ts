@@ -19,11 +19,15 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
-/** Starts exporting if the environment asks for it; returns a flush-and-stop function. */
-export function initTracing(env: NodeJS.ProcessEnv = process.env): () => Promise<void> {
+/** Starts exporting if the environment asks for it; returns a flush-and-stop function. The operator
+ *  shares it, under its own default service name. */
+export function initTracing(
+  env: NodeJS.ProcessEnv = process.env,
+  defaultServiceName = "postern-gateway",
+): () => Promise<void> {
   if (!tracingRequested(env)) return async () => {};
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? "postern-gateway" }),
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? defaultServiceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
   provider.register();
