@@ -1,7 +1,7 @@
 // A real gateway for tests: a configuration directory laid out like mounted Kubernetes volumes, a
 // real smtp-sink upstream, the real TLS stack with a test PKI, and the gateway started in-process
 // on free loopback ports. Tests talk to it with real clients (swaks, msmtp, gsasl, curl, Python).
-import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -14,6 +14,7 @@ import { type TestPki, testPki } from "./certificates.ts";
 import { freePort } from "./ports.ts";
 import { type SmtpSink, startSmtpSink } from "./smtp-sink.ts";
 import { startTokenIssuer, type TokenIssuer } from "./token-issuer.ts";
+import { writeVolume } from "./volume.ts";
 
 export interface TestUser {
   username: string;
@@ -72,23 +73,6 @@ export interface TestGateway {
   /** The gateway.yaml the harness wrote, for tests that change one field and swap it back in. */
   config: Record<string, unknown>;
   usersYaml(users: TestUser[]): Promise<string>;
-}
-
-let generation = 0;
-
-async function writeVolume(root: string, files: Record<string, string>): Promise<void> {
-  await mkdir(root, { recursive: true });
-  const version = `..${Date.now()}_${++generation}`;
-  await mkdir(join(root, version));
-  for (const [name, content] of Object.entries(files)) await writeFile(join(root, version, name), content);
-  const tmpLink = join(root, `..data_tmp_${generation}`);
-  await symlink(version, tmpLink);
-  await rename(tmpLink, join(root, "..data")); // rename(2) over the old link: the atomic swap
-  for (const name of Object.keys(files)) {
-    await symlink(join("..data", name), join(root, name)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== "EEXIST") throw err;
-    });
-  }
 }
 
 /** A users file for `users`, verifiers derived as the CLI does. */

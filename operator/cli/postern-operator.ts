@@ -13,6 +13,7 @@ import { keyOf, type OperatorCaches, userGatewayKey } from "../controllers/cache
 import { credentialsReconciler } from "../controllers/credentials.ts";
 import { type CredentialsSummary, gatewayReconciler } from "../controllers/gateway.ts";
 import { derivationPool } from "../credentials/shards.ts";
+import { ensureThreadpoolSize } from "../credentials/threadpool.ts";
 import { Applier } from "../runtime/apply.ts";
 import { isApiError, KubeClient } from "../runtime/client.ts";
 import { Controller } from "../runtime/controller.ts";
@@ -56,6 +57,8 @@ async function hasServiceMonitors(client: KubeClient): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  // Before anything queues work on libuv's threadpool, which argon2 and PBKDF2 derivations run on.
+  ensureThreadpoolSize();
   let options: OperatorOptions;
   try {
     options = parseOperatorFlags(process.argv.slice(2), process.env);
