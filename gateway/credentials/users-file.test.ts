@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { stringify } from "yaml";
 import { parseUsersFile, type UsersFileInput, usernameKey } from "./users-file.ts";
 
@@ -211,5 +212,28 @@ describe("usernameKey", () => {
     assert.equal(usernameKey("Alice@Example.TEST"), usernameKey("alice@example.test"));
     assert.equal(usernameKey("zo\u00eb@example.test"), usernameKey("ZOE\u0308@example.test"));
     assert.notEqual(usernameKey("alice@example.test"), usernameKey("alice2@example.test"));
+  });
+
+  it("folds case fully and compatibility variants, not only ASCII letters", () => {
+    assert.equal(usernameKey("STRASSE@example.test"), usernameKey("stra\u00dfe@example.test"));
+    assert.equal(usernameKey("\uff41lice@example.test"), usernameKey("alice@example.test"), "fullwidth a");
+    assert.equal(
+      usernameKey("\u039f\u0394\u039f\u03a3"),
+      usernameKey("\u03bf\u03b4\u03bf\u03c2"),
+      "final sigma",
+    );
+    assert.equal(usernameKey("JOSE\u0301"), usernameKey("jos\u00e9"));
+  });
+
+  it("property: the key of a key is itself, and every spelling differing by case or form shares it", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 24 }), (name) => {
+        const key = usernameKey(name);
+        assert.equal(usernameKey(key), key);
+        assert.equal(usernameKey(name.toUpperCase()), key);
+        assert.equal(usernameKey(name.normalize("NFD")), key);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -8,9 +8,16 @@ import { RateLimitSchema } from "../policy/rate-limit-schema.ts";
 import { parsePasswordHash } from "./password-hash.ts";
 import { SCRAM_MIN_ITERATIONS } from "./scram-credential.ts";
 
-/** The key identities are matched on: SASL user names compare case-insensitively. */
+/**
+ * The one key an identity is looked up and counted under — in the store, the brute-force windows, the
+ * known-good table, rate limits and transaction caps — so that no spelling of a name reaches the account
+ * while escaping its counters. NFKC folds Unicode normal forms and compatibility variants (a decomposed
+ * "josé", fullwidth letters); upper- then lower-casing approximates Unicode full case folding ("ß" and
+ * "SS" meet at "ss", final sigma at "σ"), which lower-casing alone does not; the final NFKC puts back
+ * into normal form what case mapping took out of it, so the key of a key is itself.
+ */
 export function usernameKey(username: string): string {
-  return username.normalize("NFC").toLowerCase();
+  return username.normalize("NFKC").toUpperCase().toLowerCase().normalize("NFKC");
 }
 
 // Whitespace and control characters (CR, LF, NUL above all) have no place in an identity that ends up
