@@ -109,6 +109,13 @@ describe("password hashes", () => {
       ["argon2id version 16", `$argon2id$v=16$m=65536,t=3,p=1$${ARGON_SALT_HASH}`, /malformed argon2id/],
       ["argon2id with t=0", `$argon2id$v=19$m=65536,t=0,p=1$${ARGON_SALT_HASH}`, /malformed argon2id/],
       ["argon2id with m < 8p", `$argon2id$v=19$m=7,t=1,p=1$${ARGON_SALT_HASH}`, /malformed argon2id/],
+      ["argon2id at m=8 KiB, t=1", `$argon2id$v=19$m=8,t=1,p=1$${ARGON_SALT_HASH}`, /below OWASP/],
+      ["argon2id at 19 MiB but one pass", `$argon2id$v=19$m=19456,t=1,p=1$${ARGON_SALT_HASH}`, /below OWASP/],
+      [
+        "argon2id just under 7 MiB at five passes",
+        `$argon2id$v=19$m=7167,t=5,p=1$${ARGON_SALT_HASH}`,
+        /below OWASP/,
+      ],
       [
         "argon2id with a repeated parameter",
         `$argon2id$v=19$m=65536,m=1,t=3$${ARGON_SALT_HASH}`,
@@ -152,6 +159,20 @@ describe("password hashes", () => {
         (error: Error) => !error.message.includes("hunter2"),
       );
     });
+  });
+
+  it("accepts every OWASP-equivalent argon2id minimum, whatever the lanes", () => {
+    for (const [m, t, p] of [
+      [47104, 1, 1],
+      [19456, 2, 1],
+      [12288, 3, 4],
+      [9216, 4, 1],
+      [7168, 5, 1],
+      [65536, 3, 1],
+    ]) {
+      const stored = `$argon2id$v=19$m=${m},t=${t},p=${p}$${ARGON_SALT_HASH}`;
+      assert.equal(parsePasswordHash(stored).scheme, "argon2id", stored);
+    }
   });
 
   it("accepts argon2id parameters in any order (node-argon2 writes m,p,t)", async () => {

@@ -18,6 +18,18 @@ export interface PasswordHash {
 /** OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane. */
 export const ARGON2ID_PARAMETERS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
+/** The OWASP cheat sheet's equivalent minimum argon2id configurations (memory in KiB, passes): a stored
+ *  hash must reach at least one of them in both memory and passes, or it is refused at load. A weaker
+ *  hash is an offline-guessing gift to whoever reads the Secret, and would also make its user's failed
+ *  logins cheaper than everyone else's. */
+export const ARGON2ID_MINIMUMS: readonly { memory: number; passes: number }[] = [
+  { memory: 47104, passes: 1 },
+  { memory: 19456, passes: 2 },
+  { memory: 12288, passes: 3 },
+  { memory: 9216, passes: 4 },
+  { memory: 7168, passes: 5 },
+];
+
 // Parameter order varies between writers (libargon2 and Dovecot: m,t,p; node-argon2: m,p,t).
 const ARGON2ID =
   /^\$argon2id\$v=19\$([mtp]=\d{1,10}(?:,[mtp]=\d{1,10}){2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{6,}$/;
@@ -69,6 +81,11 @@ function checkDigest(scheme: PasswordScheme, digest: string): void {
       if (!(time >= 1 && lanes >= 1 && memory >= 8 * lanes)) {
         throw new Error(
           "malformed argon2id hash: expected $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>",
+        );
+      }
+      if (!ARGON2ID_MINIMUMS.some((min) => memory >= min.memory && time >= min.passes)) {
+        throw new Error(
+          `argon2id hash below OWASP's minimum cost (m=${memory},t=${time}): needs m>=19456,t>=2 or an equivalent (m>=47104,t>=1; m>=12288,t>=3; m>=9216,t>=4; m>=7168,t>=5); rehash with postern-gateway verifiers`,
         );
       }
       return;
