@@ -84,6 +84,9 @@ export const UpstreamSchema = z.object({
   caFile: z.string().optional(),
   /** Most upstream connections open at once; each client transaction holds one while it runs. */
   pool: z.number().int().min(1).max(1000).default(50),
+  /** The most of the pool one user's transactions hold at once (at least one connection); a user's
+   *  transaction past it waits for one of the user's own to end, so one user never starves others. */
+  perUserShare: z.number().gt(0).max(1).default(0.5),
   /** Credentials the gateway uses with the upstream, read from mounted Secret files (re-read when
    *  they change, so a refreshed XOAUTH2 token is picked up without a restart). */
   auth: z
@@ -117,6 +120,9 @@ export const LimitsSchema = z.object({
    *  default pool of 50 one user can never take them all (an application with a big connection
    *  pool of its own still gets 40 in parallel). */
   maxTransactionsPerUser: z.number().int().min(1).default(40),
+  /** Inside a transaction (MAIL FROM to the end of DATA, when it holds an upstream connection) the
+   *  client may stay silent this long before `421 4.4.2` and disconnect. */
+  transactionIdleSeconds: seconds.default(30),
   /** On SIGTERM, transactions under way may finish for this long (keep it below the pod's
    *  terminationGracePeriodSeconds). */
   shutdownGraceSeconds: seconds.default(25),
