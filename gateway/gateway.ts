@@ -4,6 +4,7 @@
 // start-up with the file and field named instead of serving half a policy.
 import { once } from "node:events";
 import type { Server as HttpServer } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import type { SMTPServer } from "smtp-server";
 import { AuthThrottle } from "./auth/throttle.ts";
@@ -18,7 +19,7 @@ import { RateLimiter } from "./policy/rate-limiter.ts";
 import { sourceAllowed } from "./policy/source-address.ts";
 import type { Upstream } from "./relay/upstream-api.ts";
 import { createUpstream } from "./relay/upstream-pool.ts";
-import { Drain } from "./runtime/drain.ts";
+import { Drain, drainSchedule } from "./runtime/drain.ts";
 import {
   type ConfigKind,
   fingerprints,
@@ -49,7 +50,8 @@ export interface Gateway {
   readonly addresses: Readonly<Record<string, { address: string; port: number }>>;
   /** Checks the files now and applies what changed (the watcher calls this too). */
   reload(): Promise<void>;
-  /** SIGTERM: stop being ready, refuse new work with 421 4.3.2, finish transactions, then close. */
+  /** SIGTERM: stop being ready, refuse new work with 421 4.3.2, finish transactions, then close;
+   *  all within `graceMs` (default limits.shutdownGraceSeconds). */
   shutdown(graceMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -250,9 +252,12 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
     },
     addresses,
     reload,
-    async shutdown(graceMs = 30_000) {
-      await drain.run(servers, graceMs, logger);
-      await close();
+    async shutdown(graceMs = state.config.limits.shutdownGraceSeconds * 1000) {
+      const started = Date.now();
+      const schedule = drainSchedule(graceMs, state.config.upstream.socketTimeoutSeconds * 1000);
+      await drain.run(servers, schedule, logger);
+      // Every client has been told 421; a peer slow to close its side does not hold the exit.
+      await Promise.race([close(), sleep(Math.max(0, graceMs - (Date.now() - started)))]);
     },
     close,
   };

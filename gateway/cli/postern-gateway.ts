@@ -32,9 +32,12 @@ async function run(dir: string): Promise<void> {
   try {
     const gateway = await startGateway(dir, { logger });
     const stop = (signal: string) => {
-      logger.info({ signal }, "shutting down");
+      const graceMs = gateway.config.limits.shutdownGraceSeconds * 1000;
+      logger.info({ signal, graceMs }, "shutting down");
+      // The grace period is a promise to the orchestrator: whatever is still open then is cut.
+      setTimeout(() => process.exit(0), graceMs).unref();
       gateway
-        .shutdown(gateway.config.limits.shutdownGraceSeconds * 1000)
+        .shutdown(graceMs)
         .then(stopTracing)
         .then(() => process.exit(0));
     };

@@ -9,10 +9,6 @@ import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 
 export const tracer = trace.getTracer("postern-gateway");
 
-/** Each SMTP session's span, keyed by smtp-server's session object, so transaction and relay spans
- *  (created where only the session is at hand) become its children. */
-export const sessionSpans = new WeakMap<object, Span>();
-
 export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.OTEL_SDK_DISABLED === "true") return false;
   if (env.OTEL_TRACES_EXPORTER) return env.OTEL_TRACES_EXPORTER.split(",").includes("otlp");

@@ -1,18 +1,14 @@
 // Per-user message counts, opt-in (http.perUserMetrics). The label is the user's canonical name from
 // the credentials file, so the series are bounded by the users file; series of users that left the
 // file are removed when the credentials reload, so the bound holds over time too.
-import type { SMTPServerSession } from "smtp-server";
-import type { AuthenticatedUser } from "../smtp/auth-command.ts";
 import type { ListenerRuntime } from "../smtp/listener-runtime.ts";
 import type { Metrics } from "./metrics.ts";
 
 export type UserMessageResult = "accepted" | "rejected" | "deferred";
 
-export function countUserMessage(rt: ListenerRuntime, session: SMTPServerSession, result: UserMessageResult) {
-  if (!rt.config().http.perUserMetrics || !session.user) return;
-  const user = session.user as AuthenticatedUser;
-  const record = rt.lookupUser(user.authzid ?? user.username);
-  if (record) rt.metrics.userMessages.inc({ user: record.username, result });
+/** `user` is the canonical name of the identity the message was sent for, as the users file has it. */
+export function countUserMessage(rt: ListenerRuntime, user: string, result: UserMessageResult) {
+  if (rt.config().http.perUserMetrics) rt.metrics.userMessages.inc({ user, result });
 }
 
 /** Drops the series of users `exists` no longer knows. */

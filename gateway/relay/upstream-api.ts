@@ -10,18 +10,21 @@ export type UpstreamStep = { ok: true; response: string } | ({ ok: false } & Ups
 export interface UpstreamTransaction {
   /** Asks the upstream to accept one recipient. */
   rcpt(address: string): Promise<UpstreamStep>;
-  /** Sends the message (CRLF line endings, not yet dot-stuffed) to the accepted recipients. */
-  data(message: Buffer): Promise<UpstreamStep>;
+  /** Streams the message (as the client sent it, after dot-unstuffing) to the accepted recipients;
+   *  the upstream's final reply comes only after `message` ended. If `message` throws, the upstream
+   *  never sees the end of the data, so it keeps nothing. */
+  data(message: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<UpstreamStep>;
   /** Abandons the transaction (client RSET, QUIT, disconnect, policy refusal): RSET upstream and
    *  return the connection to the pool, or drop it if the upstream is in an unknown state. */
   abort(): void;
 }
 
 export interface Upstream {
-  /** Checks out a pooled upstream connection and sends MAIL FROM. */
+  /** Checks out a pooled upstream connection and sends MAIL FROM. `owner` is the user the pool's
+   *  per-user share is counted for. */
   begin(
     from: string,
-    options?: { size?: number | undefined },
+    options: { size?: number | undefined; owner: string },
   ): Promise<{ ok: true; tx: UpstreamTransaction } | ({ ok: false } & UpstreamFailure)>;
   /** Closes idle connections now and busy ones when their transaction ends. */
   close(): Promise<void>;

@@ -1,14 +1,12 @@
 // The command-level upstream client against real SMTP servers: Postfix's smtp-sink (fault options
 // for timeouts and dropped connections) and the smtp-server package (which decodes every SASL
 // mechanism the client speaks, so the exact credentials that arrived can be checked). Reply
-// parsing and the DATA encoding are pure and tested directly.
+// parsing is pure and tested directly; the DATA encoding in data-payload.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import fc from "fast-check";
 import { freePort } from "../testing/ports.ts";
 import { startSmtpServerUpstream } from "../testing/smtp-server-upstream.ts";
 import { startSmtpSink } from "../testing/smtp-sink.ts";
-import { dataPayload, normalizeLineEndings } from "./data-payload.ts";
 import {
   type ConnectionOptions,
   credentialsMayTravel,
@@ -63,36 +61,6 @@ describe("parseReply", () => {
   });
 });
 
-describe("dataPayload", () => {
-  it("dot-stuffs lines starting with '.', makes every line ending CRLF and ends with CRLF.CRLF", () => {
-    const payload = dataPayload(Buffer.from(".leading\n..two\r\n.\rmid.dot\nlast", "latin1"));
-    assert.equal(payload.toString("latin1"), "..leading\r\n...two\r\n..\r\nmid.dot\r\nlast\r\n.\r\n");
-    assert.equal(dataPayload(Buffer.alloc(0)).toString("latin1"), ".\r\n");
-  });
-
-  it("property: no bare CR or LF, no early end-of-data, and unstuffing gives the normalised message back", () => {
-    const bytes = fc.oneof(
-      fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.from(a)),
-      fc
-        .string({ unit: fc.constantFrom("a", ".", "\r", "\n", "\r\n", "\x00", "\xe9") })
-        .map((s) => Buffer.from(s, "latin1")),
-    );
-    fc.assert(
-      fc.property(bytes, (message) => {
-        const wire = dataPayload(message).toString("latin1");
-        assert.doesNotMatch(wire.replace(/\r\n/g, ""), /[\r\n]/, "bare CR or LF on the wire");
-        assert.ok(wire.endsWith("\r\n.\r\n") || wire === ".\r\n");
-        const body = wire.slice(0, -3);
-        assert.equal(body.indexOf("\r\n.\r\n"), -1, "end-of-data before the end");
-        const unstuffed = body.replace(/(^|\r\n)\./g, "$1");
-        const normalised = normalizeLineEndings(message).toString("latin1");
-        const expected = normalised === "" || normalised.endsWith("\r\n") ? normalised : `${normalised}\r\n`;
-        assert.equal(unstuffed, expected);
-      }),
-    );
-  });
-});
-
 describe("credentialsMayTravel", () => {
   it("allows credentials over TLS anywhere, in plaintext only to loopback", () => {
     assert.equal(credentialsMayTravel("starttls", "smtp.example.com"), true);
@@ -115,7 +83,7 @@ describe("UpstreamConnection against smtp-sink", () => {
     assert.deepEqual(await c.mail("alice@example.test"), { code: 250, lines: ["2.1.0 Ok"] });
     assert.equal((await c.rcpt("bob@example.net")).code, 250);
     const message = "Subject: dots\r\n\r\n.one dot\r\n..two dots\n.\nafter a smuggled end\r\n";
-    assert.deepEqual(await c.data(Buffer.from(message)), { code: 250, lines: ["2.0.0 Ok"] });
+    assert.deepEqual(await c.data([Buffer.from(message)]), { code: 250, lines: ["2.0.0 Ok"] });
     assert.equal((await c.noop()).code, 250);
     assert.equal((await c.rset()).code, 250);
     await c.quit();
@@ -129,6 +97,42 @@ describe("UpstreamConnection against smtp-sink", () => {
     // The sink unstuffs and stores LF line endings: the lines are as the client wrote them, and the
     // bare-LF "." line arrived as text, not as the end of the message.
     assert.match(copy ?? "", /\nSubject: dots\n\n\.one dot\n\.\.two dots\n\.\nafter a smuggled end\n/);
+  });
+
+  it("streams a message given in chunks, a CRLF and a smuggled end split across them, as one message", async (t) => {
+    const sink = await startSmtpSink();
+    t.after(() => sink.stop());
+    const c = await UpstreamConnection.open(options(sink.port));
+    await c.mail("alice@example.test");
+    await c.rcpt("bob@example.net");
+    async function* chunks() {
+      for (const part of ["Subject: chunks\r", "\n\r\nline one\n", ".\n", "after\r\n"]) {
+        yield Buffer.from(part, "latin1");
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    assert.equal((await c.data(chunks())).code, 250);
+    await c.quit();
+    const [copy, ...others] = await sink.messages();
+    assert.deepEqual(others, []);
+    assert.match(copy ?? "", /\nSubject: chunks\n\nline one\n\.\nafter\n/);
+  });
+
+  it("a message source that fails drops the connection before the end of data: the upstream keeps nothing", async (t) => {
+    const sink = await startSmtpSink();
+    t.after(() => sink.stop());
+    const c = await UpstreamConnection.open(options(sink.port));
+    await c.mail("alice@example.test");
+    await c.rcpt("bob@example.net");
+    async function* broken() {
+      yield Buffer.from("Subject: half\r\n\r\nfirst half\r\n");
+      throw new Error("client went away");
+    }
+    await assert.rejects(c.data(broken()), /client went away/);
+    await c.closed;
+    assert.equal(c.alive, false);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(await sink.messages(), []);
   });
 
   it("a refused command is a reply, not an error, and the connection stays usable", async (t) => {
@@ -260,7 +264,7 @@ describe("UpstreamConnection against smtp-server (the npm package)", () => {
     assert.equal(c.extensions.get("SIZE"), "1000000");
     assert.equal((await c.mail("alice@example.test", 4321)).code, 250);
     assert.equal((await c.rcpt("bob@example.net")).code, 250);
-    assert.equal((await c.data(Buffer.from("Subject: s\r\n\r\nx\r\n"))).code, 250);
+    assert.equal((await c.data([Buffer.from("Subject: s\r\n\r\nx\r\n")])).code, 250);
     assert.equal((await c.mail("alice@example.test")).code, 250);
     assert.deepEqual(server.mailArgs, [{ SIZE: "4321" }, false]);
     await c.quit();
@@ -273,7 +277,7 @@ describe("UpstreamConnection against smtp-server (the npm package)", () => {
     assert.equal(c.extensions.has("SIZE"), false);
     assert.equal((await c.mail("alice@example.test", 4321)).code, 250);
     assert.equal((await c.rcpt("bob@example.net")).code, 250);
-    assert.equal((await c.data(Buffer.from("Subject: s\r\n\r\nx\r\n"))).code, 250);
+    assert.equal((await c.data([Buffer.from("Subject: s\r\n\r\nx\r\n")])).code, 250);
     await c.quit();
     const [copy] = await sink.messages();
     assert.match(copy ?? "", /^X-Mail-Args: <alice@example\.test>$/m);

@@ -11,7 +11,7 @@
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { TLSSocket, connect as tlsConnect } from "node:tls";
 import { isLoopbackHost } from "../config/loopback.ts";
-import { dataPayload } from "./data-payload.ts";
+import { DataEncoder } from "./data-payload.ts";
 
 export interface UpstreamReply {
   code: number;
@@ -179,12 +179,29 @@ export class UpstreamConnection {
     return this.#command(`RCPT TO:<${safeAddress(to)}>`);
   }
 
-  /** DATA, then (after 354) the message; resolves with the refusal of DATA or the final reply. */
-  async data(message: Buffer): Promise<UpstreamReply> {
+  /**
+   * DATA, then (after 354) the message as `source` yields it, encoded on the way and written as fast
+   * as the upstream reads it; resolves with the refusal of DATA or the final reply. The end-of-data
+   * line goes out only after `source` ended normally: if it throws, the connection is dropped with
+   * the message unfinished, so the upstream discards it, and the error is rethrown.
+   */
+  async data(source: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<UpstreamReply> {
     const go = await this.#command("DATA");
-    if (go.code === 354) return this.#send(dataPayload(message));
-    if (go.code < 400) throw this.#fail(new UpstreamError("EPROTOCOL", "unexpected reply to DATA", go));
-    return go;
+    if (go.code !== 354) {
+      if (go.code < 400) throw this.#fail(new UpstreamError("EPROTOCOL", "unexpected reply to DATA", go));
+      return go;
+    }
+    const encoder = new DataEncoder();
+    try {
+      for await (const chunk of source) {
+        const encoded = encoder.encode(chunk);
+        if (encoded.length > 0) await this.#write(encoded);
+      }
+    } catch (err) {
+      this.destroy();
+      throw err;
+    }
+    return this.#send(encoder.end());
   }
 
   rset(): Promise<UpstreamReply> {
@@ -297,6 +314,29 @@ export class UpstreamConnection {
 
   #command(line: string, timeoutMs = this.#options.socketTimeoutMs): Promise<UpstreamReply> {
     return this.#send(Buffer.from(`${line}\r\n`, "utf8"), timeoutMs);
+  }
+
+  /** Writes part of a message, waiting (at most a command's timeout) while the upstream's receive
+   *  window is full, so a slow upstream holds the client back instead of filling memory. */
+  async #write(bytes: Buffer): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (this.#socket.write(bytes)) return;
+    const socket = this.#socket;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        socket.removeListener("drain", done);
+        socket.removeListener("close", done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#fail(new UpstreamError("ETIMEDOUT", "upstream stopped reading the message"));
+        done();
+      }, this.#options.socketTimeoutMs);
+      socket.once("drain", done);
+      socket.once("close", done);
+    });
+    if (this.#error) throw this.#error;
   }
 
   #send(bytes: Buffer, timeoutMs = this.#options.socketTimeoutMs): Promise<UpstreamReply> {

@@ -22,7 +22,7 @@ const config = (port: number, extra: Record<string, unknown> = {}) =>
   UpstreamSchema.parse({ host: "127.0.0.1", port, tls: "none", ...extra });
 
 async function begun(upstream: ReturnType<typeof createUpstream>): Promise<UpstreamTransaction> {
-  const result = await upstream.begin("alice@example.test");
+  const result = await upstream.begin("alice@example.test", { owner: "alice" });
   assert.ok(result.ok, JSON.stringify(result));
   return result.tx;
 }
@@ -58,7 +58,7 @@ describe("createUpstream", () => {
     const auth = { usernameFile: "absent", passwordFile: "password" };
     const upstream = createUpstream(config(server.port, { auth }), "gateway.test", (p) => join(dir, p));
     t.after(() => upstream.close());
-    const result = await upstream.begin("alice@example.test");
+    const result = await upstream.begin("alice@example.test", { owner: "alice" });
     assert.equal(result.ok, false);
     if (result.ok) return;
     assert.deepEqual([result.reply.code, result.reply.enhanced], [451, "4.7.0"]);
@@ -87,7 +87,7 @@ describe("createUpstream", () => {
     await sleep(50);
     const next = await begun(upstream);
     assert.equal((await next.rcpt("carol@example.net")).ok, true);
-    const sent = await next.data(Buffer.from("Subject: pooled\r\n\r\nbody\r\n"));
+    const sent = await next.data([Buffer.from("Subject: pooled\r\n\r\nbody\r\n")]);
     assert.equal(sent.ok, true);
     assert.equal(server.connections.opened, 1);
     assert.equal(server.messages.length, 1);
@@ -100,8 +100,8 @@ describe("createUpstream", () => {
     t.after(() => upstream.close());
     const tx = await begun(upstream);
     await tx.rcpt("bob@example.net");
-    assert.equal((await tx.data(Buffer.from("Subject: once\r\n\r\nx\r\n"))).ok, true);
-    const again = await tx.data(Buffer.from("Subject: twice\r\n\r\nx\r\n"));
+    assert.equal((await tx.data([Buffer.from("Subject: once\r\n\r\nx\r\n")])).ok, true);
+    const again = await tx.data([Buffer.from("Subject: twice\r\n\r\nx\r\n")]);
     assert.equal(again.ok, false);
     assert.equal(server.messages.length, 1, "nothing is sent twice");
   });
@@ -121,10 +121,14 @@ describe("createUpstream", () => {
     assert.equal(server.connections.closed, 1, "the idle connection was closed");
     assert.equal(closed, false, "close() waits for the busy one");
     assert.equal((await busy.rcpt("bob@example.net")).ok, true, "the transaction under way goes on");
-    assert.equal((await busy.data(Buffer.from("Subject: last\r\n\r\nx\r\n"))).ok, true);
+    assert.equal((await busy.data([Buffer.from("Subject: last\r\n\r\nx\r\n")])).ok, true);
     await closing;
     await sleep(100);
     assert.equal(server.connections.closed, 2);
-    assert.equal((await upstream.begin("alice@example.test")).ok, false, "a closed upstream starts nothing");
+    assert.equal(
+      (await upstream.begin("alice@example.test", { owner: "alice" })).ok,
+      false,
+      "a closed upstream starts nothing",
+    );
   });
 });

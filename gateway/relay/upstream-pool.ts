@@ -1,5 +1,7 @@
 // The Upstream of upstream-api.ts: a pool of command-level connections (upstream-client.ts), each
-// held by one client transaction from MAIL FROM to the end of DATA. Files — the CA bundle and the
+// held by one client transaction from MAIL FROM to the end of DATA. One user's transactions hold at
+// most `perUserShare` of the pool at once, and a freed connection goes to the first waiting
+// transaction whose user is under that share, so one busy user cannot starve the others. Files — the CA bundle and the
 // upstream credentials — are read whenever a connection is opened, so a rotated password or a
 // refreshed XOAUTH2 token is used from the next connection on without a restart.
 import { readFile } from "node:fs/promises";
@@ -68,7 +70,7 @@ class PooledTransaction implements UpstreamTransaction {
     return this.#step((c) => c.rcpt(address), false);
   }
 
-  data(message: Buffer): Promise<UpstreamStep> {
+  data(message: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<UpstreamStep> {
     return this.#step((c) => c.data(message), true);
   }
 
@@ -115,8 +117,11 @@ class ConnectionPool implements Upstream {
   /** Most recently used last: reused first, so the others can reach their idle timeout. */
   readonly #idle: UpstreamConnection[] = [];
   readonly #idleTimers = new Map<UpstreamConnection, NodeJS.Timeout>();
-  /** Transactions waiting for a connection, first come first served. */
-  readonly #waiters = new Set<() => void>();
+  /** Transactions waiting for a connection, first come first served among users under their share. */
+  readonly #waiters = new Map<() => void, string>();
+  /** Connections each user's transactions hold now. */
+  readonly #held = new Map<string, number>();
+  readonly #perUser: number;
   /** Connections open, opening or held: never more than config.pool. */
   #slots = 0;
   #closing = false;
@@ -130,20 +135,27 @@ class ConnectionPool implements Upstream {
       throw new Error("upstream.auth needs upstream.tls starttls or implicit (or a loopback upstream)");
     }
     this.#config = config;
+    this.#perUser = perUserConnections(config);
     this.#clientName = clientName;
     this.#resolvePath = resolvePath;
   }
 
-  async begin(from: string, options: { size?: number | undefined } = {}) {
+  async begin(from: string, options: { size?: number | undefined; owner: string }) {
+    const { owner } = options;
     const attempt = (c: UpstreamConnection) =>
       c.mail(from, options.size).catch((err: unknown) => err as Error);
     let connection: UpstreamConnection;
     let reused: boolean;
     try {
-      ({ connection, reused } = await this.#acquire());
+      ({ connection, reused } = await this.#acquire(owner));
     } catch (err) {
       return failed(err);
     }
+    this.#hold(owner, 1);
+    const release: Release = (c, how) => {
+      this.#hold(owner, -1);
+      this.#release(c, how);
+    };
     let reply = await attempt(connection);
     if (reused && (reply instanceof Error || reply.code === 421)) {
       // The upstream dropped (or is dropping) the pooled connection while it sat idle. It accepted
@@ -152,43 +164,55 @@ class ConnectionPool implements Upstream {
       try {
         connection = await this.#openInSlot();
       } catch (err) {
+        this.#hold(owner, -1);
         return failed(err);
       }
       reply = await attempt(connection);
     }
     if (reply instanceof Error) {
-      this.#release(connection, "destroy");
+      release(connection, "destroy");
       return failed(reply);
     }
-    if (positive(reply)) {
-      return { ok: true as const, tx: new PooledTransaction(connection, (c, how) => this.#release(c, how)) };
-    }
+    if (positive(reply)) return { ok: true as const, tx: new PooledTransaction(connection, release) };
     // No transaction was started: the connection is clean unless the upstream is closing it.
-    this.#release(connection, reply.code === 421 ? "destroy" : "reuse");
+    release(connection, reply.code === 421 ? "destroy" : "reuse");
     return refused(reply);
   }
 
   close(): Promise<void> {
     this.#closing = true;
     for (const connection of this.#idle.splice(0)) this.#retire(connection);
-    for (const wake of [...this.#waiters]) wake(); // waiting transactions fail now, not at their deadline
+    for (const wake of [...this.#waiters.keys()]) wake(); // waiting transactions fail now, not at their deadline
     if (this.#slots === 0) this.#onDrained?.();
     return this.#drained;
   }
 
-  /** An idle connection, a new one, or — when all are busy — the next one released. */
-  async #acquire(): Promise<{ connection: UpstreamConnection; reused: boolean }> {
+  /** An idle connection, a new one, or — when all are busy, or `owner` holds its share — the next
+   *  one released. */
+  async #acquire(owner: string): Promise<{ connection: UpstreamConnection; reused: boolean }> {
     const deadline = Date.now() + this.#config.connectionTimeoutSeconds * 1000;
     for (;;) {
       if (this.#closing) throw new UpstreamError("ECONNECTION", "upstream configuration was replaced");
-      const idle = this.#takeIdle();
-      if (idle) return { connection: idle, reused: true };
-      if (this.#slots < this.#config.pool) {
-        this.#slots++;
-        return { connection: await this.#openInSlot(), reused: false };
+      if (this.#underShare(owner)) {
+        const idle = this.#takeIdle();
+        if (idle) return { connection: idle, reused: true };
+        if (this.#slots < this.#config.pool) {
+          this.#slots++;
+          return { connection: await this.#openInSlot(), reused: false };
+        }
       }
-      await this.#slotFreed(deadline);
+      await this.#slotFreed(owner, deadline);
     }
+  }
+
+  #underShare(owner: string): boolean {
+    return (this.#held.get(owner) ?? 0) < this.#perUser;
+  }
+
+  #hold(owner: string, delta: 1 | -1): void {
+    const held = (this.#held.get(owner) ?? 0) + delta;
+    if (held > 0) this.#held.set(owner, held);
+    else this.#held.delete(owner);
   }
 
   #takeIdle(): UpstreamConnection | undefined {
@@ -229,7 +253,7 @@ class ConnectionPool implements Upstream {
     };
   }
 
-  #slotFreed(deadline: number): Promise<void> {
+  #slotFreed(owner: string, deadline: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const wake = () => {
         clearTimeout(timer);
@@ -239,12 +263,21 @@ class ConnectionPool implements Upstream {
       const timer = setTimeout(
         () => {
           this.#waiters.delete(wake);
-          const n = this.#config.pool;
-          reject(new UpstreamError("EBUSY", `all ${n} upstream connections stayed busy (upstream.pool)`));
+          reject(
+            this.#underShare(owner)
+              ? new UpstreamError(
+                  "EBUSY",
+                  `all ${this.#config.pool} upstream connections stayed busy (upstream.pool)`,
+                )
+              : new UpstreamError(
+                  "EBUSY",
+                  `${owner} held its share of ${this.#perUser} upstream connections (upstream.perUserShare)`,
+                ),
+          );
         },
         Math.max(0, deadline - Date.now()),
       );
-      this.#waiters.add(wake);
+      this.#waiters.set(wake, owner);
     });
   }
 
@@ -292,10 +325,20 @@ class ConnectionPool implements Upstream {
     this.#wakeOne();
   }
 
+  /** Wakes the first waiting transaction that may take a connection now. */
   #wakeOne(): void {
-    const [first] = this.#waiters;
-    first?.();
+    for (const [wake, owner] of this.#waiters) {
+      if (this.#underShare(owner)) {
+        wake();
+        return;
+      }
+    }
   }
+}
+
+/** How many connections one user's transactions may hold at once: at least one. */
+export function perUserConnections(config: Pick<UpstreamConfig, "pool" | "perUserShare">): number {
+  return Math.max(1, Math.floor(config.pool * config.perUserShare));
 }
 
 /** The gateway's upstream; `clientName` is what it says in EHLO. */

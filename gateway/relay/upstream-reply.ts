@@ -21,6 +21,8 @@ export interface UpstreamFailure {
   codeClass: "4xx" | "5xx" | "network";
   /** What happened, for the gateway's log (never sent to the client, never holds a secret). */
   detail?: string | undefined;
+  /** The upstream's own reply to the message's command, as it sent it (printable ASCII only). */
+  upstreamReply?: string | undefined;
 }
 
 /** An upstream reply to MAIL, RCPT or DATA: `code` and the text after it (all lines, joined). */
@@ -45,8 +47,9 @@ export function failureFromUpstreamReply(reply: UpstreamReplyText): UpstreamFail
   const enhanced = match && match[1] === klass ? (words.shift() as string) : `${klass}.0.0`;
   const text = `Upstream: ${words.join(" ") || "refused"}`;
   const detail = `upstream replied ${reply.code} ${enhanced}`;
+  const upstreamReply = sanitize(`${reply.code} ${reply.text}`);
   if (reply.code === 421) {
-    return { reply: { code: 451, enhanced, text }, codeClass: "4xx", detail };
+    return { reply: { code: 451, enhanced, text }, codeClass: "4xx", detail, upstreamReply };
   }
   if (reply.code === 530) {
     return {
@@ -57,9 +60,15 @@ export function failureFromUpstreamReply(reply: UpstreamReplyText): UpstreamFail
       },
       codeClass: "5xx",
       detail: "upstream requires AUTH but none is configured (upstream.auth)",
+      upstreamReply,
     };
   }
-  return { reply: { code: reply.code, enhanced, text }, codeClass: classOf(reply.code), detail };
+  return {
+    reply: { code: reply.code, enhanced, text },
+    codeClass: classOf(reply.code),
+    detail,
+    upstreamReply,
+  };
 }
 
 /** What the upstream client raises: a Node.js error code, or one of UpstreamConnection's. */

@@ -7,19 +7,23 @@
 import type { TLSSocket } from "node:tls";
 import { context, type Span, SpanKind, trace } from "@opentelemetry/api";
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
-import { endSpan, sessionSpans, traceFields, tracer } from "../observability/tracing.ts";
+import { endSpan, traceFields, tracer } from "../observability/tracing.ts";
 import type { DrainableConnection } from "../runtime/drain.ts";
 import { offeredMechanisms } from "../sasl/registry.ts";
 import { type AuthenticatedUser, type AuthIO, handleAuth } from "./auth-command.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
+import type { MailConnection } from "./mail-commands.ts";
 import { Replies, type SmtpReply } from "./replies.ts";
-import { abortTransaction } from "./transaction.ts";
+import { type Transaction, type TransactionClient, transactionIdleReply } from "./transaction.ts";
 
 type Callback = () => void;
 
-export class PosternConnection extends SMTPConnection implements DrainableConnection {
+export class PosternConnection extends SMTPConnection implements DrainableConnection, MailConnection {
   readonly listener: ListenerRuntime;
   authFailures = 0;
+  /** The client's open mail transaction: its one home from MAIL FROM to the end of DATA. */
+  transaction: Transaction | undefined;
+  closed = false;
 
   constructor(listener: ListenerRuntime, ...args: ConstructorParameters<typeof SMTPConnection>) {
     super(...args);
@@ -34,13 +38,27 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
         "postern.listener": listener.listener.name,
       },
     });
-    sessionSpans.set(this.session, this.#span);
   }
 
   override _onClose(): void {
+    this.closed = true;
+    this.transaction?.abort();
     this.#span.setAttribute("smtp.authenticated", Boolean(this.session.user));
     endSpan(this.#span);
     super._onClose();
+  }
+
+  transactionClient(): TransactionClient {
+    const session = this.session;
+    return {
+      id: this.id,
+      remoteAddress: this.remoteAddress,
+      login: (session.user as AuthenticatedUser | undefined)?.username ?? "",
+      heloName: session.hostNameAppearsAs,
+      protocol: session.transmissionType,
+      span: this.#span,
+      idleTimeout: () => this.refuse(transactionIdleReply),
+    };
   }
 
   #greeted = false;
@@ -76,7 +94,8 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
    *  DATA), an open transaction ends: its upstream transaction is abandoned at once, freeing its
    *  pool slot, and an undelivered message gives its rate-limit reservation back. */
   override _resetSession(): void {
-    abortTransaction(this.session);
+    this.transaction?.abort();
+    this.transaction = undefined;
     super._resetSession();
   }
 
@@ -171,16 +190,24 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
   }
 
   inTransaction(): boolean {
-    return Boolean(this.session.envelope?.mailFrom) || this.relaying();
+    const phase = this.transaction?.phase;
+    return phase !== undefined && phase !== "over";
   }
 
   relaying(): boolean {
-    return this.listener.drain.relaying.has(this.session);
+    return this.transaction?.phase === "awaiting-reply";
   }
 
   /** Sends a 421 (smtp-server closes the connection after any 421). */
   refuse(reply: SmtpReply): void {
     this.sendReply(reply);
+  }
+
+  /** Shutdown: the transaction ends undelivered first (the upstream never gets an end of data), then
+   *  the client hears 421 and the connection closes. */
+  stop(reply: SmtpReply): void {
+    this.transaction?.abort();
+    this.refuse(reply);
   }
 
   /** While draining, only a transaction already under way may continue; QUIT is always polite. */

@@ -65,6 +65,11 @@ export const Replies = {
     enhanced: "4.7.1",
     text: "Too many concurrent transactions for this user, try again",
   },
+  noTransaction: {
+    code: 451,
+    enhanced: "4.3.0",
+    text: "No upstream transaction, start again with MAIL FROM",
+  },
   nulInMessage: { code: 554, enhanced: "5.6.0", text: "Message contains NUL characters" },
   messageTooBig: { code: 552, enhanced: "5.3.4", text: "Message size exceeds fixed maximum message size" },
 } as const satisfies Record<string, SmtpReply>;

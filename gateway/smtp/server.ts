@@ -8,21 +8,28 @@ import type { TlsMaterial } from "../tls/material.ts";
 import { MAX_AUTH_LINE } from "./auth-command.ts";
 import { PosternConnection } from "./connection.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
-import { closeRelaySession } from "./relay-session.ts";
+import { onData, onMailFrom, onRcptTo } from "./mail-commands.ts";
 import { Replies, smtpError } from "./replies.ts";
-import { onData, onMailFrom, onRcptTo } from "./transaction.ts";
-import { endTransaction } from "./transaction-state.ts";
 
 class PosternSmtpServer extends SMTPServer {
   readonly runtime: ListenerRuntime;
+  /** smtp-server hands its callbacks the session; this leads back to the connection that owns it. */
+  readonly #bySession = new WeakMap<object, PosternConnection>();
 
   constructor(runtime: ListenerRuntime, options: SMTPServerOptions) {
     super(options);
     this.runtime = runtime;
   }
 
+  connectionOf(session: object): PosternConnection {
+    const connection = this.#bySession.get(session);
+    if (!connection) throw new Error("smtp-server called back for a session it never connected");
+    return connection;
+  }
+
   override connect(socket: Socket, socketOptions: ConstructorParameters<typeof PosternConnection>[3]): void {
     const connection = new PosternConnection(this.runtime, this, socket, socketOptions);
+    this.#bySession.set(connection.session, connection);
     this.connections.add(connection);
     connection.on("error", (err: Error) => this._onError(err));
     connection.on("connect", (data) => this._onClientConnect(data));
@@ -84,13 +91,11 @@ export function createListenerServer(runtime: ListenerRuntime, tls: TlsMaterial 
       done();
     },
     onClose(session) {
-      closeRelaySession(session);
-      endTransaction(session, false);
       if (counted.delete(session)) runtime.metrics.connectionsActive.dec({ listener: listener.name });
     },
-    onMailFrom: (address, session, done) => onMailFrom(runtime, address, session, done),
-    onRcptTo: (address, session, done) => onRcptTo(runtime, address, session, done),
-    onData: (stream, session, done) => onData(runtime, stream, session, done),
+    onMailFrom: (address, session, done) => onMailFrom(runtime, server.connectionOf(session), address, done),
+    onRcptTo: (address, session, done) => onRcptTo(runtime, server.connectionOf(session), address, done),
+    onData: (stream, session, done) => onData(server.connectionOf(session), stream, done),
   });
   server.on("error", (err) => runtime.logger.warn({ err, listener: listener.name }, "smtp connection error"));
   return server;

@@ -1,260 +1,341 @@
-// The mail transaction of an authenticated submission: MAIL FROM and RCPT TO policy, then DATA
-// relayed upstream with the client's 250 given only after the upstream's 250.
-import { context, INVALID_SPAN_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
-import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
-import { endSpan, sessionSpans, tracer } from "../observability/tracing.ts";
+// One client mail transaction, from MAIL FROM to the upstream's reply after DATA (or RSET, a new
+// EHLO, STARTTLS, a refusal, silence, shutdown or a disconnect): the one place that holds what the
+// transaction decided at MAIL FROM, its upstream transaction, its rate-limit reservation, its share
+// of the user's open transactions, and that logs and counts its outcome once. The connection holds
+// it (PosternConnection.transaction); mail-commands.ts drives it.
+//
+// DATA streams: the header section is held until sender alignment has read it, then the message
+// goes upstream chunk by chunk as the client sends it (backpressure both ways), and the client's 250
+// is the upstream's own 250 after the end of the data.
+import { context, type Span, SpanKind, trace } from "@opentelemetry/api";
+import type { SMTPServerDataStream } from "smtp-server";
+import { endSpan, tracer } from "../observability/tracing.ts";
 import { countUserMessage } from "../observability/user-metrics.ts";
-import { isValidMailbox } from "../policy/address.ts";
 import { headerFrom } from "../policy/header-from.ts";
+import type { RateLimit } from "../policy/rate-limit-schema.ts";
+import type { Usage } from "../policy/rate-limiter.ts";
 import { maySendAs } from "../policy/senders.ts";
-import { sourceAllowed } from "../policy/source-address.ts";
-import { normalizeLineEndings } from "../relay/data-payload.ts";
-import type { AuthenticatedUser } from "./auth-command.ts";
-import type { ListenerRuntime, SenderRecord } from "./listener-runtime.ts";
+import type { UpstreamTransaction } from "../relay/upstream-api.ts";
+import type { UpstreamFailure } from "../relay/upstream-reply.ts";
+import { readHeaderSection } from "./header-section.ts";
+import type { ListenerRuntime } from "./listener-runtime.ts";
+import { logMessage, type MessageOutcome, resultOf } from "./message-log.ts";
 import { receivedHeader } from "./received-header.ts";
-import { abortRelay, beginRelay, recordRelayFailure, relayMessage, relayRecipient } from "./relay-session.ts";
-import { Replies, type SmtpReply, smtpError } from "./replies.ts";
-import {
-  activeTransactions,
-  currentTransaction,
-  endTransaction,
-  type OpenTransaction,
-  startTransaction,
-} from "./transaction-state.ts";
+import { Replies, type SmtpReply } from "./replies.ts";
+import { transactionClosed, transactionOpened } from "./transaction-state.ts";
 
-type Done = (err?: Error | null, message?: string) => void;
-
-function authenticatedUser(session: SMTPServerSession): AuthenticatedUser | undefined {
-  return session.user ? (session.user as AuthenticatedUser) : undefined;
+/** The client connection as a transaction needs it. */
+export interface TransactionClient {
+  readonly id: string;
+  readonly remoteAddress: string;
+  /** The authenticated login. */
+  readonly login: string;
+  readonly heloName: string;
+  /** smtp-server's transmission type, e.g. "ESMTPSA", for the Received header. */
+  readonly protocol: string;
+  readonly span: Span;
+  /** The client stayed silent too long inside the transaction: tell it and hang up. */
+  idleTimeout(): void;
 }
 
-function reject(rt: ListenerRuntime, reason: string, reply: SmtpReply, done: Done): void {
-  rt.metrics.policyRejections.inc({ reason });
-  done(smtpError(reply));
+/** What MAIL FROM decided. */
+export interface TransactionPlan {
+  /** The canonical user whose caps, limits and upstream share the transaction counts against. */
+  owner: string;
+  sender: string;
+  /** Sender patterns the header From must match (alignment "header" or "both"). */
+  patterns: readonly string[];
+  alignment: "envelope" | "header" | "both";
+  limit: RateLimit | undefined;
+  /** The SIZE the client declared. */
+  declaredSize: number | undefined;
 }
 
-/** The user the transaction is on behalf of: the SASL authorization identity if one was granted. */
-function identityOf(user: AuthenticatedUser): string {
-  return user.authzid ?? user.username;
-}
+/** Where the transaction is: waiting for the client's commands, receiving DATA, waiting for the
+ *  upstream's final reply (the message was handed over whole), or over. */
+export type TransactionPhase = "envelope" | "data" | "awaiting-reply" | "over";
 
-/**
- * The account behind an authenticated session, checked again at every MAIL FROM: a user disabled,
- * removed, moved out of its networks, or no longer allowed to act as its authzid since AUTH sends
- * nothing more on a session that is already open.
- */
-function sendingAccount(rt: ListenerRuntime, user: AuthenticatedUser, remoteAddress: string) {
-  const login = rt.lookupUser(user.username);
-  const identity = rt.lookupUser(identityOf(user));
-  if (!login || !identity || login.disabled || identity.disabled) return undefined;
-  if (!sourceAllowed(login.allowedCidrs, remoteAddress)) return undefined;
-  const actsAs = user.authzid?.toLowerCase();
-  if (
-    actsAs &&
-    actsAs !== login.username.toLowerCase() &&
-    !login.authorizeFor.some((a) => a.toLowerCase() === actsAs)
-  ) {
-    return undefined;
+/** A refusal found while the message streams in. */
+class Refusal extends Error {
+  readonly reason: string;
+  readonly reply: SmtpReply;
+  constructor(reason: string, reply: SmtpReply) {
+    super(reply.text);
+    this.reason = reason;
+    this.reply = reply;
   }
-  return identity;
 }
 
-/** Sender patterns the session may use, including those of an RFC 4954 §5 `AUTH=` identity the
- *  user is allowed to submit for; any other `AUTH=` value is treated as `AUTH=<>` (ignored). */
-function senderPatterns(rt: ListenerRuntime, record: SenderRecord, authParam: unknown): string[] {
-  const patterns = [...record.senders];
-  if (typeof authParam === "string" && authParam !== "<>") {
-    const onBehalfOf = authParam.replace(/^<(.*)>$/, "$1").toLowerCase();
-    const target = rt.lookupUser(onBehalfOf);
-    const allowed = record.authorizeFor.some((a) => a.toLowerCase() === onBehalfOf);
-    if (allowed && target && !target.disabled) patterns.push(...target.senders);
-  }
-  return patterns;
-}
+const idleReply: SmtpReply = {
+  code: 421,
+  enhanced: "4.4.2",
+  text: "Idle inside a mail transaction, closing connection",
+};
 
-function rateLimited(retryAfterSeconds: number, what: string): SmtpReply {
-  return {
-    code: 451,
-    enhanced: "4.7.1",
-    text: `${what} rate limit exceeded, retry after ${retryAfterSeconds} seconds`,
-  };
-}
+export class Transaction {
+  readonly plan: TransactionPlan;
+  readonly #rt: ListenerRuntime;
+  readonly #client: TransactionClient;
+  #upstream: UpstreamTransaction | undefined;
+  #usage: Usage | undefined;
+  #phase: TransactionPhase = "envelope";
+  #recipients = 0;
+  #size = 0;
+  #idle: NodeJS.Timeout | undefined;
 
-/** RSET, a new EHLO or HELO, STARTTLS or a disconnect: the transaction ends undelivered. */
-export function abortTransaction(session: SMTPServerSession): void {
-  abortRelay(session);
-  endTransaction(session, false);
-}
+  private constructor(rt: ListenerRuntime, client: TransactionClient, plan: TransactionPlan) {
+    this.#rt = rt;
+    this.#client = client;
+    this.plan = plan;
+    transactionOpened(plan.owner);
+    if (plan.limit) this.#usage = rt.limiter.record(plan.owner, 0); // reserved, given back if undelivered
+  }
 
-export function onMailFrom(
-  rt: ListenerRuntime,
-  address: SMTPServerAddress,
-  session: SMTPServerSession,
-  done: Done,
-) {
-  if (rt.listener.mode === "starttls" && rt.tlsAvailable && !session.secure) {
-    // RFC 3207 §4: the submission port with a certificate never carries mail in the clear (a
-    // SCRAM login needs no TLS, the message it then sends does).
-    return reject(rt, "tls_required", Replies.tlsRequired, done);
-  }
-  abortTransaction(session); // a new MAIL FROM ends whatever the client left open
-  const user = authenticatedUser(session);
-  if (!user) return done(); // relay-port without AUTH: refused at RCPT, as RFC 5321 relaying is
-  const account = sendingAccount(rt, user, session.remoteAddress);
-  if (!account) return reject(rt, "account_disabled", Replies.accountNotAllowed, done);
-  if (!isValidMailbox(address.address)) return reject(rt, "sender_syntax", Replies.badSender, done);
-  const config = rt.config();
-  const patterns = senderPatterns(rt, account, address.args ? address.args.AUTH : undefined);
-  const alignment = config.policy.senderAlignment;
-  if (alignment !== "header" && !maySendAs(patterns, address.address)) {
-    return reject(rt, "sender_not_owned", Replies.senderNotOwned, done);
-  }
-  if (activeTransactions(account.username) >= config.limits.maxTransactionsPerUser) {
-    return reject(rt, "concurrent_transactions", Replies.tooManyTransactions, done);
-  }
-  const limit = account.rateLimit ?? config.policy.rateLimit;
-  const tx: OpenTransaction = { user: account.username, patterns, alignment, limit };
-  if (limit) {
-    const verdict = rt.limiter.checkMessage(account.username, limit);
-    if (!verdict.ok) {
-      return reject(rt, "rate_limit_messages", rateLimited(verdict.retryAfterSeconds, "Message"), done);
+  /** Opens the upstream transaction (MAIL FROM upstream); the refusal for the client if it fails. */
+  static async open(
+    rt: ListenerRuntime,
+    client: TransactionClient,
+    plan: TransactionPlan,
+  ): Promise<{ ok: true; tx: Transaction } | { ok: false; reply: SmtpReply }> {
+    const tx = new Transaction(rt, client, plan);
+    const result = await rt.relay().begin(plan.sender, { size: plan.declaredSize, owner: plan.owner });
+    if (!result.ok) {
+      tx.#upstreamFailed(result);
+      return { ok: false, reply: result.reply };
     }
-    // Reserved now, so parallel transactions cannot all pass the check; given back if undelivered.
-    const usage = rt.limiter.record(account.username, 0);
-    tx.usage = usage;
-    tx.release = () => rt.limiter.forget(account.username, usage);
+    if (tx.#phase === "over") {
+      result.tx.abort(); // the client went away while the upstream answered
+    } else {
+      tx.#upstream = result.tx;
+      tx.#waitForClient();
+    }
+    return { ok: true, tx };
   }
-  startTransaction(session, tx);
-  const size = Number(address.args ? address.args.SIZE : undefined);
-  beginRelay(rt, session, address.address, Number.isSafeInteger(size) ? size : undefined).then(
-    (refusal) => {
-      if (refusal) endTransaction(session, false);
-      done(refusal ? smtpError(refusal) : null);
-    },
-    (err: unknown) => {
-      endTransaction(session, false);
-      done(err as Error);
-    },
-  );
-}
 
-export function onRcptTo(
-  rt: ListenerRuntime,
-  address: SMTPServerAddress,
-  session: SMTPServerSession,
-  done: Done,
-) {
-  // Every recipient is a relay: the gateway delivers nowhere locally. Without AUTH, never.
-  if (!authenticatedUser(session)) return reject(rt, "relay_denied", Replies.relayDenied, done);
-  if (!isValidMailbox(address.address)) return reject(rt, "recipient_syntax", Replies.badRecipient, done);
-  const wanted = address.address.toLowerCase();
-  // A repeated recipient is already on the upstream envelope; asking again would deliver twice.
-  if (session.envelope.rcptTo.some((r) => r.address.toLowerCase() === wanted)) return done();
-  if (session.envelope.rcptTo.length >= rt.config().limits.maxRecipients) {
-    return reject(rt, "too_many_recipients", Replies.tooManyRecipients, done);
+  get phase(): TransactionPhase {
+    return this.#phase;
   }
-  const tx = currentTransaction(session);
-  if (tx?.limit) {
-    const verdict = rt.limiter.checkRecipient(tx.user, tx.limit, 0);
-    if (!verdict.ok) {
-      return reject(rt, "rate_limit_recipients", rateLimited(verdict.retryAfterSeconds, "Recipient"), done);
+
+  /** RCPT TO: the upstream's verdict on one recipient; resolves to the refusal, if any. */
+  async addRecipient(address: string): Promise<SmtpReply | undefined> {
+    const upstream = this.#upstream;
+    if (!upstream || this.#phase !== "envelope") return Replies.noTransaction;
+    this.#clientAnswered();
+    const step = await upstream.rcpt(address);
+    this.#waitForClient();
+    if (step.ok) {
+      this.#recipients++;
+      if (this.#usage) this.#usage.recipients += 1;
+      return undefined;
+    }
+    // Logged, not counted in postern_relay_total: that counts hand-offs (one per transaction), and a
+    // refused recipient is most often the sender's typo, not upstream trouble.
+    this.#rt.logger.info(
+      { cid: this.#client.id, reply: step.reply, detail: step.detail },
+      "upstream refused a recipient",
+    );
+    return step.reply;
+  }
+
+  /** DATA: streams the message upstream; resolves with the reply for the client, which is a 250
+   *  only when the upstream answered 250 to the complete message. */
+  async deliver(stream: SMTPServerDataStream): Promise<SmtpReply> {
+    const upstream = this.#upstream;
+    if (!upstream || this.#phase !== "envelope") {
+      await drained(stream);
+      return Replies.noTransaction;
+    }
+    this.#phase = "data";
+    const chunks = this.#clientChunks(stream);
+    try {
+      let head: Buffer = Buffer.alloc(0);
+      if (this.plan.alignment !== "envelope") {
+        ({ head } = await readHeaderSection(chunks));
+        const misaligned = this.#headerMisalignment(head);
+        if (misaligned) throw new Refusal("header_from", misaligned);
+      }
+      const outcome = await this.#relay(upstream, this.#message(head, chunks));
+      if (this.#refusal) throw this.#refusal;
+      return outcome;
+    } catch (err) {
+      if (!(err instanceof Refusal)) {
+        this.abort();
+        throw err;
+      }
+      this.#end(err.reason, err.reply, undefined);
+      return err.reply;
+    } finally {
+      // The client hears the verdict only after its end of data, as SMTP wants.
+      await drained(stream);
     }
   }
-  relayRecipient(rt, session, address.address).then(
-    (refusal) => {
-      if (!refusal && tx?.usage) tx.usage.recipients += 1;
-      done(refusal ? smtpError(refusal) : null);
-    },
-    (err: unknown) => done(err as Error),
-  );
-}
 
-function headerMisalignment(session: SMTPServerSession, body: Buffer): SmtpReply | undefined {
-  const tx = currentTransaction(session);
-  if (!tx || tx.alignment === "envelope") return undefined;
-  const from = headerFrom(body);
-  if (!from.ok) return Replies.headerFromInvalid;
-  return from.addresses.every((a) => maySendAs(tx.patterns, a)) ? undefined : Replies.headerFromNotOwned;
-}
+  /** The transaction ends undelivered (RSET, EHLO, STARTTLS, a new MAIL FROM, disconnect, shutdown):
+   *  the upstream never sees an end of data, so it keeps nothing. */
+  abort(): void {
+    if (this.#phase === "over") return;
+    this.#end(undefined, undefined, undefined);
+  }
 
-export function onData(
-  rt: ListenerRuntime,
-  stream: SMTPServerDataStream,
-  session: SMTPServerSession,
-  done: Done,
-) {
-  const chunks: Buffer[] = [];
-  stream.on("data", (chunk: Buffer) => {
-    if (!stream.sizeExceeded) chunks.push(chunk);
-  });
-  stream.once("error", (err) => {
-    abortTransaction(session);
-    done(err);
-  });
-  stream.once("end", () => {
-    const refuse = (reason: string, reply: SmtpReply) => {
-      abortTransaction(session);
-      rt.metrics.messages.inc({ result: "rejected", reason });
-      reject(rt, reason, reply, done);
+  #refusal: Refusal | undefined;
+
+  /** The client's DATA, checked chunk by chunk; the phase moves to awaiting-reply exactly when the
+   *  client's end of data arrived, which is when the upstream gets its end of data too. */
+  async *#clientChunks(stream: SMTPServerDataStream): AsyncGenerator<Buffer> {
+    const iterator = stream.iterator({ destroyOnReturn: false });
+    try {
+      for (;;) {
+        this.#waitForClient();
+        const next = await iterator.next();
+        this.#clientAnswered();
+        if (next.done) break;
+        const chunk = next.value as Buffer;
+        this.#size += chunk.length;
+        // smtp-server answers 552 itself once the stream ends; the upstream must not get the message.
+        if (stream.sizeExceeded) this.#refuse(new Refusal("message_size", Replies.messageTooBig));
+        // RFC 5321 §4.5.2 text has no NUL; some MTAs drop it before looking for end of data.
+        if (chunk.includes(0)) this.#refuse(new Refusal("nul_in_message", Replies.nulInMessage));
+        yield chunk;
+      }
+    } finally {
+      // Detaches from the stream without destroying it, so the rest can still be read and dropped.
+      await iterator.return?.();
+    }
+    // An iterator also stops when smtp-server destroys the stream (the client went away): only a
+    // real end of data may end the message upstream.
+    if (!stream.readableEnded || this.#phase !== "data") throw new Error("DATA ended without end of data");
+    this.#phase = "awaiting-reply";
+  }
+
+  #refuse(refusal: Refusal): never {
+    this.#refusal = refusal;
+    throw refusal;
+  }
+
+  async *#message(head: Buffer, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+    const plan = this.#client;
+    const received = receivedHeader({
+      heloName: plan.heloName || "unknown",
+      clientAddress: plan.remoteAddress,
+      serverName: this.#rt.config().hostname,
+      protocol: plan.protocol,
+      id: plan.id,
+      date: new Date(),
+    });
+    yield Buffer.from(received, "latin1");
+    if (head.length > 0) yield head;
+    yield* rest;
+  }
+
+  #headerMisalignment(head: Buffer): SmtpReply | undefined {
+    const from = headerFrom(head);
+    if (!from.ok) return Replies.headerFromInvalid;
+    return from.addresses.every((a) => maySendAs(this.plan.patterns, a))
+      ? undefined
+      : Replies.headerFromNotOwned;
+  }
+
+  async #relay(upstream: UpstreamTransaction, message: AsyncIterable<Buffer>): Promise<SmtpReply> {
+    const { metrics } = this.#rt;
+    const stopTimer = metrics.relayDuration.startTimer();
+    const span = tracer.startSpan(
+      "smtp.relay",
+      { kind: SpanKind.CLIENT, attributes: { "smtp.recipients": this.#recipients } },
+      trace.setSpan(context.active(), this.#client.span),
+    );
+    const outcome = await upstream.data(message);
+    stopTimer();
+    span.setAttribute("messaging.message.body.size", this.#size);
+    span.setAttribute("smtp.reply.code", outcome.ok ? 250 : outcome.reply.code);
+    endSpan(span, outcome.ok ? undefined : outcome.reply.text);
+    if (this.#refusal || this.#phase === "over") return Replies.noTransaction;
+    if (!outcome.ok) {
+      this.#upstreamFailed(outcome);
+      return outcome.reply;
+    }
+    metrics.messageSize.observe(this.#size);
+    metrics.relay.inc({ result: "accepted", code_class: "2xx" });
+    const reply = { code: 250, enhanced: "2.6.0", text: `Ok: relayed as ${this.#client.id}` };
+    this.#end("relayed", reply, outcome.response);
+    return reply;
+  }
+
+  /** Counts and logs an upstream failure that ends the transaction (at MAIL FROM or DATA). */
+  #upstreamFailed(failure: UpstreamFailure): void {
+    this.#rt.metrics.relay.inc({ result: "failed", code_class: failure.codeClass });
+    this.#rt.logger.warn(
+      { cid: this.#client.id, reply: failure.reply, detail: failure.detail },
+      "upstream refused or unreachable",
+    );
+    this.#end(`upstream_${failure.codeClass}`, failure.reply, failure.upstreamReply);
+  }
+
+  /** Ends the transaction once: the upstream connection goes back (or away), the rate-limit
+   *  reservation is kept only for a delivered message, and a relayed or refused message is counted
+   *  and logged (an abandoned one — no verdict — is neither). */
+  #end(reason: string | undefined, reply: SmtpReply | undefined, upstreamReply: string | undefined): void {
+    if (this.#phase === "over") return;
+    this.#phase = "over";
+    this.#clientAnswered();
+    this.#upstream?.abort();
+    this.#upstream = undefined;
+    transactionClosed(this.plan.owner);
+    const delivered = reply !== undefined && reply.code < 300;
+    if (!delivered && this.#usage) this.#rt.limiter.forget(this.plan.owner, this.#usage);
+    if (reply === undefined || reason === undefined) return;
+    const result = resultOf(reply);
+    this.#rt.metrics.messages.inc({
+      result: result === "relayed" ? "accepted" : result,
+      reason,
+    });
+    if (result !== "relayed" && !reason.startsWith("upstream_"))
+      this.#rt.metrics.policyRejections.inc({ reason });
+    countUserMessage(this.#rt, this.plan.owner, result === "relayed" ? "accepted" : result);
+    logMessage(this.#rt.logger, this.#outcome(reason, reply, upstreamReply));
+  }
+
+  #outcome(reason: string, reply: SmtpReply, upstreamReply: string | undefined): MessageOutcome {
+    return {
+      id: this.#client.id,
+      client: this.#client.remoteAddress,
+      user: this.#client.login,
+      sender: this.plan.sender,
+      recipients: this.#recipients,
+      size: this.#phase === "envelope" ? this.plan.declaredSize : this.#size,
+      reply,
+      upstreamReply,
+      reason,
     };
-    if (stream.sizeExceeded) return refuse("message_size", Replies.messageTooBig);
-    // Normalised before any check, so the header the policy reads is the header the upstream gets.
-    const body = normalizeLineEndings(Buffer.concat(chunks));
-    chunks.length = 0;
-    // RFC 5321 §4.5.2 text has no NUL; some MTAs drop it before looking for end of data.
-    if (body.includes(0)) return refuse("nul_in_message", Replies.nulInMessage);
-    const misaligned = headerMisalignment(session, body);
-    if (misaligned) return refuse("header_from", misaligned);
-    rt.drain.relaying.add(session);
-    relay(rt, body, session)
-      .then(
-        (reply) => {
-          endTransaction(session, reply.code < 300);
-          done(reply.code < 300 ? null : smtpError(reply), reply.text);
-        },
-        (err: unknown) => {
-          endTransaction(session, false);
-          done(err as Error);
-        },
-      )
-      .finally(() => rt.drain.relaying.delete(session));
-  });
+  }
+
+  /** The gateway waits for the client: from now the idle limit runs. */
+  #waitForClient(): void {
+    if (this.#phase === "over" || this.#phase === "awaiting-reply") return;
+    clearTimeout(this.#idle);
+    const ms = this.#rt.config().limits.transactionIdleSeconds * 1000;
+    this.#idle = setTimeout(() => {
+      this.#rt.logger.info({ cid: this.#client.id, reply: idleReply }, "client idle inside a transaction");
+      this.abort();
+      this.#client.idleTimeout();
+    }, ms).unref();
+  }
+
+  /** The client spoke (or the transaction is over): the gateway, not the client, has the turn. */
+  #clientAnswered(): void {
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
+  }
 }
 
-async function relay(rt: ListenerRuntime, body: Buffer, session: SMTPServerSession): Promise<SmtpReply> {
-  const config = rt.config();
-  const header = receivedHeader({
-    heloName: session.hostNameAppearsAs || "unknown",
-    clientAddress: session.remoteAddress,
-    serverName: config.hostname,
-    protocol: session.transmissionType,
-    id: session.id,
-    date: new Date(),
+/** The reply a client gets when its transaction went idle. */
+export const transactionIdleReply = idleReply;
+
+/** Reads and drops the rest of a DATA stream, so the reply follows the client's end of data. */
+async function drained(stream: SMTPServerDataStream): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return;
+  await new Promise<void>((resolve) => {
+    stream.once("end", resolve);
+    stream.once("close", resolve);
+    stream.resume();
   });
-  const message = Buffer.concat([Buffer.from(header, "latin1"), body]);
-  rt.metrics.messageSize.observe(message.length);
-  const stopTimer = rt.metrics.relayDuration.startTimer();
-  const span = tracer.startSpan(
-    "smtp.relay",
-    {
-      kind: SpanKind.CLIENT,
-      attributes: {
-        "smtp.recipients": session.envelope.rcptTo.length,
-        "messaging.message.body.size": message.length,
-      },
-    },
-    trace.setSpan(context.active(), sessionSpans.get(session) ?? trace.wrapSpanContext(INVALID_SPAN_CONTEXT)),
-  );
-  const outcome = await relayMessage(session, message);
-  stopTimer();
-  span.setAttribute("smtp.reply.code", outcome.ok ? 250 : outcome.reply.code);
-  endSpan(span, outcome.ok ? undefined : outcome.reply.text);
-  if (outcome.ok) {
-    rt.metrics.relay.inc({ result: "accepted", code_class: "2xx" });
-    rt.metrics.messages.inc({ result: "accepted", reason: "relayed" });
-    countUserMessage(rt, session, "accepted");
-    return { code: 250, enhanced: "2.6.0", text: `Ok: relayed as ${session.id}` };
-  }
-  recordRelayFailure(rt, session, outcome);
-  return outcome.reply;
 }
