@@ -228,7 +228,7 @@ describe("UpstreamConnection against smtp-server (the npm package)", () => {
   }
 
   it("AUTH XOAUTH2 sends Google's user=...^Aauth=Bearer ...^A^A initial response", async (t) => {
-    const server = await startSmtpServerUpstream(t, (auth) => auth.accessToken === "ya29.token");
+    const server = await startSmtpServerUpstream(t, { accept: (auth) => auth.accessToken === "ya29.token" });
     const c = await UpstreamConnection.open(
       options(server.port, { credentials: credentials("XOAUTH2", "ya29.token") }),
     );
@@ -240,7 +240,7 @@ describe("UpstreamConnection against smtp-server (the npm package)", () => {
   });
 
   it("a refused XOAUTH2 token (334 JSON error, then 535) → EAUTH with the upstream's code", async (t) => {
-    const server = await startSmtpServerUpstream(t, () => "challenge");
+    const server = await startSmtpServerUpstream(t, { accept: () => "challenge" });
     const err = await failure(
       UpstreamConnection.open(options(server.port, { credentials: credentials("XOAUTH2", "expired") })),
     );
@@ -249,7 +249,7 @@ describe("UpstreamConnection against smtp-server (the npm package)", () => {
   });
 
   it("a refused password → EAUTH, and the secret is not in the error", async (t) => {
-    const server = await startSmtpServerUpstream(t, () => false);
+    const server = await startSmtpServerUpstream(t, { accept: () => false });
     const err = await failure(
       UpstreamConnection.open(options(server.port, { credentials: credentials("PLAIN", "wrong-secret") })),
     );

@@ -13,20 +13,31 @@ export interface SmtpServerUpstream {
   /** The parameters of every MAIL FROM (false: none). */
   mailArgs: Array<Record<string, string | boolean> | false>;
   messages: Buffer[];
+  /** Octets of DATA received so far, counted as they arrive (complete messages or not). */
+  dataBytes: number;
   /** Client connections accepted so far, and those closed since. */
   connections: { opened: number; closed: number };
 }
 
-/** `accept` decides each AUTH: true accepts, "challenge" answers XOAUTH2's way (334 + JSON error,
- *  then 535), anything else refuses with 535. */
+export interface SmtpServerUpstreamOptions {
+  /** `accept` decides each AUTH: true accepts, "challenge" answers XOAUTH2's way (334 + JSON error,
+   *  then 535), anything else refuses with 535. */
+  accept?: (auth: SMTPServerAuthentication) => true | false | "challenge";
+  /** How long the reply to a complete message is held back (the message counts only once sent). */
+  replyDelayMs?: number;
+}
+
 export async function startSmtpServerUpstream(
   t: TestContext,
-  accept: (auth: SMTPServerAuthentication) => true | false | "challenge" = () => true,
+  options: SmtpServerUpstreamOptions = {},
 ): Promise<SmtpServerUpstream> {
-  const upstream: Omit<SmtpServerUpstream, "port"> = {
+  const accept = options.accept ?? (() => true);
+  const upstream: SmtpServerUpstream = {
+    port: 0,
     auths: [],
     mailArgs: [],
     messages: [],
+    dataBytes: 0,
     connections: { opened: 0, closed: 0 },
   };
   const server = new SMTPServer({
@@ -35,7 +46,7 @@ export async function startSmtpServerUpstream(
     authOptional: true,
     closeTimeout: 100,
     authMethods: ["PLAIN", "LOGIN", "XOAUTH2"],
-    size: 1_000_000,
+    size: 64 * 1024 * 1024,
     logger: false,
     onConnect(_session, done) {
       upstream.connections.opened++;
@@ -57,15 +68,21 @@ export async function startSmtpServerUpstream(
     },
     onData(stream, _session, done) {
       const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("data", (c: Buffer) => {
+        chunks.push(c);
+        upstream.dataBytes += c.length;
+      });
       stream.on("end", () => {
-        upstream.messages.push(Buffer.concat(chunks));
-        done();
+        setTimeout(() => {
+          upstream.messages.push(Buffer.concat(chunks));
+          done();
+        }, options.replyDelayMs ?? 0);
       });
     },
   });
   server.listen(0, "127.0.0.1");
   await once(server.server, "listening");
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { port: (server.server.address() as AddressInfo).port, ...upstream };
+  upstream.port = (server.server.address() as AddressInfo).port;
+  return upstream;
 }

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { stringify } from "yaml";
 import { deriveVerifiers } from "../credentials/derive.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
@@ -56,6 +56,8 @@ export interface TestGatewayOptions {
   oauth?: boolean;
   /** Skip starting the gateway (to test start-up failures with the files in place). */
   noStart?: boolean;
+  /** The gateway's logger (default: silent). */
+  logger?: Logger;
 }
 
 export interface TestGateway {
@@ -160,7 +162,7 @@ export async function startTestGateway(
   });
   if (!options.noStart) {
     handle.gateway = await startGateway(dir, {
-      logger: pino({ level: "silent" }),
+      logger: options.logger ?? pino({ level: "silent" }),
       metrics,
       reloadDebounceMs: 20,
     });
