@@ -51,6 +51,16 @@ describe("password hashes", () => {
     assert.equal(parsePasswordHash(argon).digest, argon.slice("{ARGON2ID}".length));
   });
 
+  it("names each hash's cost, equal for hashes that take equally long to check", () => {
+    const [argon, bcryptHash, , sha] = DOVECOT.secret as [string, string, string, string];
+    assert.deepEqual(
+      [argon, bcryptHash, sha].map((stored) => parsePasswordHash(stored).cost),
+      ["argon2id m=65536,t=3,p=1", "bcrypt cost=5", "sha512-crypt rounds=5000"],
+    );
+    const reordered = `$argon2id$v=19$p=1,t=3,m=65536$${argon.split("$").slice(4).join("$")}`;
+    assert.equal(parsePasswordHash(reordered).cost, parsePasswordHash(argon).cost);
+  });
+
   it("hashPassword makes a PHC argon2id string with the OWASP parameters that verifies", async () => {
     const stored = await hashPassword("correct horse");
     const { memoryCost, timeCost, parallelism } = ARGON2ID_PARAMETERS;

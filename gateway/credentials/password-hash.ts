@@ -13,6 +13,9 @@ export interface PasswordHash {
   scheme: PasswordScheme;
   stored: string;
   digest: string;
+  /** Scheme and cost parameters, e.g. `argon2id m=19456,t=2,p=1`: hashes with equal `cost` take
+   *  equally long to check (what failure timing is measured by). */
+  cost: string;
 }
 
 /** OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane. */
@@ -67,11 +70,11 @@ export function parsePasswordHash(stored: string): PasswordHash {
         : `unsupported password hash scheme ${prefix}: expected {ARGON2ID}, {BLF-CRYPT} or {SHA512-CRYPT}`,
     );
   }
-  checkDigest(scheme, digest);
-  return { scheme, stored, digest };
+  return { scheme, stored, digest, cost: `${scheme} ${checkDigest(scheme, digest)}` };
 }
 
-function checkDigest(scheme: PasswordScheme, digest: string): void {
+/** Checks the digest of a scheme; returns its cost parameters. */
+function checkDigest(scheme: PasswordScheme, digest: string): string {
   switch (scheme) {
     case "argon2id": {
       const list = ARGON2ID.exec(digest)?.[1] ?? "";
@@ -88,13 +91,15 @@ function checkDigest(scheme: PasswordScheme, digest: string): void {
           `argon2id hash below OWASP's minimum cost (m=${memory},t=${time}): needs m>=19456,t>=2 or an equivalent (m>=47104,t>=1; m>=12288,t>=3; m>=9216,t>=4; m>=7168,t>=5); rehash with postern-gateway verifiers`,
         );
       }
-      return;
+      return `m=${memory},t=${time},p=${lanes}`;
     }
-    case "bcrypt":
-      if (!BCRYPT.test(digest)) {
+    case "bcrypt": {
+      const cost = BCRYPT.exec(digest)?.[1];
+      if (cost === undefined) {
         throw new Error("malformed bcrypt hash: expected $2y$<cost 04-12>$<53 characters>");
       }
-      return;
+      return `cost=${Number(cost)}`;
+    }
     case "sha512-crypt": {
       const match = SHA512_CRYPT.exec(digest);
       const rounds = match?.[1] === undefined ? 5000 : Number(match[1]);
@@ -103,7 +108,7 @@ function checkDigest(scheme: PasswordScheme, digest: string): void {
           "malformed SHA512-CRYPT hash: expected $6$[rounds=N$]<salt>$<86 characters>, 1000 <= N <= 10000",
         );
       }
-      return;
+      return `rounds=${rounds}`;
     }
   }
 }

@@ -4,7 +4,8 @@
 import type { RateLimit } from "../policy/rate-limit-schema.ts";
 import type { CramMd5Lookup, PasswordVerdict, ScramLookup } from "../sasl/mechanism.ts";
 import { decoyPasswordHash, decoyScramCredential, unprovable } from "./decoy.ts";
-import { verifyPasswordHash } from "./password-hash.ts";
+import { FailureTiming } from "./failure-timing.ts";
+import { type PasswordHash, verifyPasswordHash } from "./password-hash.ts";
 import { SCRAM_MIN_ITERATIONS } from "./scram-credential.ts";
 import { type UserEntry, type UsersFile, usernameKey } from "./users-file.ts";
 import { VerifiedCache } from "./verified-cache.ts";
@@ -24,6 +25,8 @@ export interface CredentialStoreOptions {
   cache?: VerifiedCache;
   /** Key for decoy SCRAM salts (auth.scramDecoyKeyFile); defaults to a per-process random one. */
   decoyKey?: Buffer;
+  /** Defaults to one process-wide record of check durations, so reloads keep what it measured. */
+  timing?: FailureTiming;
 }
 
 // Far beyond any real password; bounds the work an attacker can make SHA512-CRYPT do per attempt (its
@@ -33,17 +36,27 @@ export const MAX_PASSWORD_BYTES = 1024;
 const INVALID: PasswordVerdict = { kind: "invalid" };
 const UNAVAILABLE = { kind: "unavailable" } as const;
 const processCache = new VerifiedCache();
+const processTiming = new FailureTiming();
 
 export class CredentialStore {
   readonly #users: ReadonlyMap<string, UserEntry>;
   readonly #cache: VerifiedCache;
   readonly #decoyIterations: number;
   readonly #decoyKey: Buffer | undefined;
+  readonly #timing: FailureTiming;
+  /** One hash of each cost the file holds: what a failure's time must not tell apart. */
+  readonly #costs: readonly PasswordHash[];
   #available = true;
 
   constructor(file: UsersFile, options: CredentialStoreOptions = {}) {
     this.#users = new Map(file.users.map((user) => [usernameKey(user.username), user]));
     this.#cache = options.cache ?? processCache;
+    this.#timing = options.timing ?? processTiming;
+    const costs = new Map<string, PasswordHash>();
+    for (const { verifiers } of file.users) {
+      if (verifiers.password) costs.set(verifiers.password.cost, verifiers.password);
+    }
+    this.#costs = [...costs.values()];
     this.#decoyIterations = mostCommonIterations(file.users);
     this.#decoyKey = options.decoyKey;
   }
@@ -81,23 +94,32 @@ export class CredentialStore {
 
   /**
    * Unknown users, users without a password hash and disabled users all cost one full hash
-   * verification, like a wrong password, and get the same `invalid`: nothing tells them apart.
+   * verification, like a wrong password, and get the same `invalid` at the same time: every failure is
+   * answered after the floor of FailureTiming, whichever hash (or the decoy) was checked.
    */
   async verifyPassword(username: string, password: string): Promise<PasswordVerdict> {
     if (!this.#available) return UNAVAILABLE;
+    // Says nothing about the user, so it needs no padding (and must not cost a hash).
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) return INVALID;
+    const started = performance.now();
+    const decoy = await decoyPasswordHash();
+    const verdict = await this.#check(username, password, decoy);
+    if (verdict.kind === "invalid") await this.#timing.pad(started, [decoy, ...this.#costs]);
+    return verdict;
+  }
+
+  async #check(username: string, password: string, decoy: PasswordHash): Promise<PasswordVerdict> {
     const user = this.#users.get(usernameKey(username));
     const hash = user?.verifiers.password;
+    const slowCheck = (h: PasswordHash) => this.#timing.measure(h, () => verifyPasswordHash(h, password));
     if (!user || !hash) {
-      await verifyPasswordHash(await decoyPasswordHash(), password);
+      await slowCheck(decoy);
       return INVALID;
     }
     // Disabled users bypass the cache so a remembered right password is not answered faster.
     const valid = user.disabled
-      ? await verifyPasswordHash(hash, password)
-      : await this.#cache.verify(usernameKey(user.username), hash.stored, password, () =>
-          verifyPasswordHash(hash, password),
-        );
+      ? await slowCheck(hash)
+      : await this.#cache.verify(usernameKey(user.username), hash.stored, password, () => slowCheck(hash));
     return valid && !user.disabled ? { kind: "ok", username: user.username } : INVALID;
   }
 
