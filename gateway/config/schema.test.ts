@@ -42,6 +42,23 @@ describe("gateway.yaml", () => {
     }
   });
 
+  it("refuses an unknown field anywhere, naming the file and the field", () => {
+    assert.equal(
+      errors({ ...base, policy: { senderAligment: "envelope" } }),
+      "gateway.yaml: policy.senderAligment: unknown field",
+    );
+    assert.equal(
+      errors({
+        ...base,
+        auth: {
+          bruteForce: { perUser: { maxFailures: 3, windowSeconds: 60, lockoutSeconds: 60, lockout: 60 } },
+        },
+      }),
+      "gateway.yaml: auth.bruteForce.perUser.lockout: unknown field",
+    );
+    assert.equal(errors({ ...base, listner: [] }), "gateway.yaml: listner: unknown field");
+  });
+
   it("names the file and field of a bad value", () => {
     assert.match(
       errors({ ...base, listeners: [{ name: "submission", port: 70000, mode: "starttls" }] }),

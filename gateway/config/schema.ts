@@ -9,7 +9,7 @@ import { isLoopbackHost } from "./loopback.ts";
 const port = z.number().int().min(1).max(65535);
 const seconds = z.number().positive();
 
-export const ListenerSchema = z.object({
+export const ListenerSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/),
   address: z.string().default("0.0.0.0"),
   port,
@@ -18,7 +18,7 @@ export const ListenerSchema = z.object({
   mode: z.enum(["starttls", "implicit-tls", "relay-port"]),
 });
 
-export const TlsSchema = z.object({
+export const TlsSchema = z.strictObject({
   certFile: z.string().default("tls/tls.crt"),
   keyFile: z.string().default("tls/tls.key"),
   minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
@@ -28,30 +28,39 @@ export const TlsSchema = z.object({
   generateSelfSigned: z.boolean().default(false),
 });
 
-const WindowSchema = z.object({
+const WindowSchema = z.strictObject({
   maxFailures: z.number().int().min(1),
   windowSeconds: seconds,
   lockoutSeconds: seconds,
 });
 
-export const BruteForceSchema = z.object({
+export const BruteForceSchema = z.strictObject({
   /** Failed AUTH attempts on one connection before `421 4.7.0` and disconnect. */
   maxFailuresPerConnection: z.number().int().min(1).default(3),
   /** Every failed AUTH is answered after this delay (as Dovecot's auth_failure_delay), which slows
    *  guessing and hides any residual timing difference between failure causes. */
   failureDelaySeconds: z.number().min(0).max(15).default(1),
+  /** Penalized scopes slow attempts down (never refuse them): 1 s, doubling with every further failure,
+   *  up to this. */
+  maxDelaySeconds: z.number().min(1).max(60).default(15),
   perAddress: WindowSchema.default({ maxFailures: 20, windowSeconds: 300, lockoutSeconds: 900 }),
   perUser: WindowSchema.default({ maxFailures: 10, windowSeconds: 300, lockoutSeconds: 900 }),
 });
 
 export const OAuthSchema = z
-  .object({
+  .strictObject({
     issuer: z.string().url(),
     audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     jwksUrl: z.string().url().optional(),
     jwksFile: z.string().optional(),
     usernameClaim: z.string().default("email"),
+    /** Space-separated scopes every token must carry (and the error object advertises). */
     scope: z.string().optional(),
+    /** Accepted JWT `typ` headers: RFC 9068 access tokens by default, so an ID token (typ JWT) or
+     *  another kind of JWT from the same issuer is not taken for an access token. */
+    tokenTypes: z.array(z.string().min(1)).min(1).default(["at+jwt"]),
+    /** Oldest token accepted, from its `iat` (required); bounds replay of a leaked long-lived token. */
+    maxTokenAgeSeconds: z.number().int().min(60).max(86_400).default(3600),
   })
   .refine((o) => (o.jwksUrl === undefined) !== (o.jwksFile === undefined), {
     message: "exactly one of jwksUrl and jwksFile is required",
@@ -59,7 +68,7 @@ export const OAuthSchema = z
 
 export const DEFAULT_CREDENTIALS_FILE = "credentials/users.yaml";
 
-export const AuthSchema = z.object({
+export const AuthSchema = z.strictObject({
   mechanisms: z.array(z.enum(MECHANISM_NAMES)).min(1).default(["SCRAM-SHA-256", "PLAIN", "LOGIN"]),
   /** One users file; `credentials/users.yaml` when neither this nor credentialsDir is set. */
   credentialsFile: z.string().optional(),
@@ -75,7 +84,7 @@ export const AuthSchema = z.object({
   bruteForce: BruteForceSchema.default(BruteForceSchema.parse({})),
 });
 
-export const UpstreamSchema = z.object({
+export const UpstreamSchema = z.strictObject({
   host: z.string().min(1),
   port: port.default(25),
   /** none: plain SMTP (loopback/sidecar only); starttls: required STARTTLS; implicit: RFC 8314. */
@@ -90,7 +99,7 @@ export const UpstreamSchema = z.object({
   /** Credentials the gateway uses with the upstream, read from mounted Secret files (re-read when
    *  they change, so a refreshed XOAUTH2 token is picked up without a restart). */
   auth: z
-    .object({
+    .strictObject({
       mechanism: z.enum(["PLAIN", "LOGIN", "XOAUTH2"]).default("PLAIN"),
       usernameFile: z.string(),
       /** PLAIN/LOGIN password. */
@@ -106,7 +115,7 @@ export const UpstreamSchema = z.object({
   socketTimeoutSeconds: seconds.default(60),
 });
 
-export const LimitsSchema = z.object({
+export const LimitsSchema = z.strictObject({
   maxMessageBytes: z
     .number()
     .int()
@@ -128,7 +137,7 @@ export const LimitsSchema = z.object({
   shutdownGraceSeconds: seconds.default(25),
 });
 
-export const PolicySchema = z.object({
+export const PolicySchema = z.strictObject({
   /** Which sender must belong to the authenticated user: the envelope MAIL FROM, the header From,
    *  or both (the default: SPF checks the first, DMARC and people read the second). */
   senderAlignment: z.enum(["envelope", "header", "both"]).default("both"),
@@ -136,7 +145,7 @@ export const PolicySchema = z.object({
   rateLimit: RateLimitSchema.optional(),
 });
 
-export const HttpSchema = z.object({
+export const HttpSchema = z.strictObject({
   /** /livez, /readyz and /metrics; kept off the SMTP ports so probes never touch the SMTP surface. */
   address: z.string().default("0.0.0.0"),
   port: port.default(9090),
@@ -146,7 +155,7 @@ export const HttpSchema = z.object({
 });
 
 export const GatewayConfigSchema = z
-  .object({
+  .strictObject({
     hostname: z.string().min(1).default("localhost"),
     listeners: z.array(ListenerSchema).min(1),
     tls: TlsSchema.optional(),

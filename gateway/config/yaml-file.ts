@@ -17,13 +17,18 @@ export function parseYamlText<S extends z.ZodType>(file: string, text: string, s
     throw new ConfigError(`${file}: invalid YAML: ${(err as Error).message}`);
   }
   const result = schema.safeParse(data ?? {});
-  if (!result.success) {
-    const lines = result.error.issues.map(
-      (i) => `${file}: ${z.core.toDotPath(i.path) || "(root)"}: ${i.message}`,
-    );
-    throw new ConfigError(lines.join("\n"));
-  }
+  if (!result.success)
+    throw new ConfigError(result.error.issues.flatMap((i) => issueLines(file, i)).join("\n"));
   return result.data;
+}
+
+/** One line per problem; an unknown key is named by its own path (a typo such as
+ *  `policy.senderAligment` would otherwise leave the default silently in force). */
+function issueLines(file: string, issue: z.core.$ZodIssue): string[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${file}: ${z.core.toDotPath([...issue.path, key])}: unknown field`);
+  }
+  return [`${file}: ${z.core.toDotPath(issue.path) || "(root)"}: ${issue.message}`];
 }
 
 export async function readYamlFile<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S>> {
