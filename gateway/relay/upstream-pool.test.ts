@@ -131,4 +131,35 @@ describe("createUpstream", () => {
       "a closed upstream starts nothing",
     );
   });
+
+  it("one user holds at most its share of the pool; a freed connection goes to a waiting user under it", async (t) => {
+    const server = await startSmtpServerUpstream(t);
+    const upstream = createUpstream(
+      config(server.port, { pool: 4, perUserShare: 0.5, connectionTimeoutSeconds: 0.5 }),
+      "gateway.test",
+    );
+    t.after(() => upstream.close());
+    const begin = (owner: string) => upstream.begin(`${owner}@example.test`, { owner });
+    const held = [await begin("alice"), await begin("alice")];
+    assert.ok(held.every((r) => r.ok));
+    // Alice is at her share with two of four connections free: her third transaction waits, and
+    // gives up at the connection timeout with the share named in the log detail.
+    const third = await begin("alice");
+    assert.equal(third.ok, false);
+    assert.match(third.ok ? "" : (third.detail ?? ""), /held its share of 2 upstream connections/);
+    // Bob is not held back by Alice.
+    const bob = [await begin("bob"), await begin("bob")];
+    assert.ok(bob.every((r) => r.ok));
+    // Pool full: Alice's next waits; Carol's waits too, and gets the first connection freed while
+    // Alice is still at her share.
+    const alice = begin("alice");
+    const carol = begin("carol");
+    await sleep(50);
+    const [first] = bob;
+    if (first?.ok) first.tx.abort();
+    const carolGot = await carol;
+    assert.equal(carolGot.ok, true, "the freed connection went to the user under her share");
+    assert.equal((await alice).ok, false);
+    for (const r of [...held, ...bob.slice(1), carolGot]) if (r.ok) r.tx.abort();
+  });
 });

@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it, type TestContext } from "node:test";
+import pino, { type Logger } from "pino";
 import { testPki } from "../testing/certificates.ts";
 import {
   type PostfixUpstream,
@@ -38,13 +39,14 @@ interface Upstream {
 }
 
 /** A gateway relaying through the Postfix upstream; its credentials are files, as a mounted Secret. */
-async function gatewayThroughPostfix(t: TestContext, upstream: Upstream = {}) {
+async function gatewayThroughPostfix(t: TestContext, upstream: Upstream = {}, logger?: Logger) {
   const secrets = await mkdtemp(join(tmpdir(), "postern-upstream-secret-"));
   t.after(() => rm(secrets, { recursive: true, force: true }));
   const passwordFile = join(secrets, "password");
   await writeFile(join(secrets, "username"), `${UPSTREAM_USER}\n`);
   await writeFile(passwordFile, upstream.password ?? UPSTREAM_PASSWORD);
   const gw = await startTestGateway(t, {
+    ...(logger && { logger }),
     config: {
       upstream: {
         host: "127.0.0.1",
@@ -130,6 +132,50 @@ describe("TLS and AUTH to a real Postfix upstream", () => {
       "451 4.7.0 Upstream relay TLS failed, try again later",
     );
     c.close();
+  });
+});
+
+describe("the message log", () => {
+  it("one line per relayed or refused message, with the upstream's own reply", async (t) => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const { gw } = await gatewayThroughPostfix(t, {}, logger);
+    const c = await client(gw);
+    const { last, token } = await send(c, "carol@example.net");
+    assert.match(last, /^250 2\.6\.0 Ok: relayed as (\w+)/);
+    await deliveredOnce(token);
+    assert.equal((await c.command(`MAIL FROM:<${ALICE.username}>`)).code, 250);
+    assert.equal((await c.command("RCPT TO:<carol@example.net>")).code, 250);
+    assert.equal((await c.command("DATA")).code, 354);
+    assert.match((await c.command("From: <mallory@example.test>\r\n\r\nnot mine\r\n.")).last, /^550 5\.7\.1/);
+    c.close();
+
+    const messages = lines.filter((l) => l.event === "message");
+    assert.equal(messages.length, 2);
+    const [ok, refused] = messages;
+    const { level, time, pid, hostname, listener, size, cid, ...rest } = ok ?? {};
+    assert.equal(typeof size, "number");
+    assert.equal(last, `250 2.6.0 Ok: relayed as ${cid}`);
+    assert.deepEqual(rest, {
+      event: "message",
+      result: "relayed",
+      client: "127.0.0.1",
+      user: ALICE.username,
+      sender: ALICE.username,
+      recipients: 1,
+      reply: last,
+      // This Postfix hands each message to its proxy filter before answering, and passes on the
+      // filter's own reply (so no queue id: message-log.test.ts reads those of Postfix, Exim, SES).
+      upstreamReply: "250 2.0.0 Ok",
+      queueId: null,
+      reason: "relayed",
+      msg: "message relayed",
+    });
+    assert.equal(refused?.result, "rejected");
+    assert.equal(refused?.reason, "header_from");
+    assert.equal(refused?.client, "127.0.0.1");
+    assert.match(String(refused?.reply), /^550 5\.7\.1 /);
+    assert.equal(refused?.upstreamReply, null);
   });
 });
 

@@ -79,6 +79,8 @@ export function createListenerServer(runtime: ListenerRuntime, tls: TlsMaterial 
     hideDSN: true,
     hideREQUIRETLS: true,
     disableReverseLookup: true,
+    // close() comes after the drain told every client 421; a peer slow to hang up is not waited for.
+    closeTimeout: 1000,
     // The parser's hard limit; AUTH lines over MAX_AUTH_LINE get 500 5.5.6 from the driver first.
     maxCommandLength: MAX_AUTH_LINE * 4,
     maxAllowedUnauthenticatedCommands: 20,

@@ -166,6 +166,7 @@ export class Transaction {
       return err.reply;
     } finally {
       // The client hears the verdict only after its end of data, as SMTP wants.
+      await chunks.return(undefined);
       await drained(stream);
     }
   }
