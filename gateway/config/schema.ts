@@ -1,10 +1,19 @@
 // The gateway's own configuration file (`gateway.yaml`, the `<gw>-policy` ConfigMap in a cluster).
 // The operator renders it from a SubmissionGateway; standalone users write it by hand. Paths are
 // relative to the configuration directory, which is laid out like mounted Kubernetes volumes.
+import { isIP } from "node:net";
 import { z } from "zod";
 import { RateLimitSchema } from "../policy/rate-limit-schema.ts";
 import { MECHANISM_NAMES } from "../sasl/mechanism.ts";
 import { isLoopbackHost } from "./loopback.ts";
+
+/** `address/bits`, or a single address. */
+function isCidr(text: string): boolean {
+  const [address = "", bits, extra] = text.split("/");
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
+}
 
 const port = z.number().int().min(1).max(65535);
 const seconds = z.number().positive();
@@ -16,6 +25,20 @@ export const ListenerSchema = z.strictObject({
   /** starttls: RFC 6409 submission; implicit-tls: RFC 8314 submissions; relay-port: AUTH optional,
    *  but any recipient without AUTH is refused (the gateway has no local domains to deliver to). */
   mode: z.enum(["starttls", "implicit-tls", "relay-port"]),
+  /** A load balancer in front sends the PROXY protocol (v1 or v2): connections from these networks
+   *  must start with its header, and the client it names is the client; connections from anywhere
+   *  else are their own client (a header from them is not believed). */
+  proxyProtocol: z
+    .strictObject({
+      trustedCidrs: z
+        .array(
+          z
+            .string()
+            .refine((c) => isCidr(c), { message: "expected an IPv4 or IPv6 network, e.g. 10.0.0.0/8" }),
+        )
+        .min(1),
+    })
+    .optional(),
 });
 
 export const TlsSchema = z.strictObject({
