@@ -1,15 +1,25 @@
 // One smtp-server instance per listener, wired to Postern's connection class and transaction
 // policy. smtp-server's `connect()` is where the library constructs its connection objects; it is
-// overridden only to construct PosternConnection instead (see connection.ts for why).
+// overridden only to construct PosternConnection instead (see connection.ts for why). Its PROXY
+// hooks are overridden for version 2 and trusted networks (proxy-protocol.ts).
+import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import type { GatewayConfig } from "../config/schema.ts";
+import { sourceAllowed } from "../policy/source-address.ts";
 import type { TlsMaterial } from "../tls/material.ts";
 import { MAX_AUTH_LINE } from "./auth-command.ts";
 import { PosternConnection } from "./connection.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
 import { onData, onMailFrom, onRcptTo } from "./mail-commands.ts";
+import { readProxyHeader } from "./proxy-protocol.ts";
 import { Replies, smtpError } from "./replies.ts";
+
+/** A session id the way smtp-server makes them (it makes one only on the paths it reads itself). */
+const sessionId = () =>
+  BigInt(`0x${randomBytes(10).toString("hex")}`)
+    .toString(32)
+    .padStart(16, "0");
 
 class PosternSmtpServer extends SMTPServer {
   readonly runtime: ListenerRuntime;
@@ -25,6 +35,34 @@ class PosternSmtpServer extends SMTPServer {
     const connection = this.#bySession.get(session);
     if (!connection) throw new Error("smtp-server called back for a session it never connected");
     return connection;
+  }
+
+  /** Whether this peer is a trusted load balancer that must start with a PROXY header (replaces the
+   *  library's check, which knows single addresses only). */
+  override _expectsProxyHeader(socket: Socket): boolean {
+    const trusted = this.runtime.listener.proxyProtocol?.trustedCidrs;
+    return trusted !== undefined && sourceAllowed(trusted, socket.remoteAddress ?? "");
+  }
+
+  /** Reads the PROXY header (v1 or v2) from a trusted peer; others go the library's way, as clients.
+   *  smtp-server guards the socket with its timeout meanwhile, and closes it on an error here. */
+  override _handleProxy(socket: Socket, callback: Parameters<SMTPServer["_handleProxy"]>[1]): void {
+    if (!this._expectsProxyHeader(socket)) {
+      super._handleProxy(socket, callback);
+      return;
+    }
+    readProxyHeader(socket).then(
+      (peer) =>
+        callback(null, {
+          id: sessionId(),
+          ...(peer && { remoteAddress: peer.address, remotePort: peer.port }),
+        }),
+      (err: Error) => {
+        this.runtime.logger.info({ peer: socket.remoteAddress, err: err.message }, "PROXY header refused");
+        socket.destroy();
+        callback(err);
+      },
+    );
   }
 
   override connect(socket: Socket, socketOptions: ConstructorParameters<typeof PosternConnection>[3]): void {

@@ -58,6 +58,8 @@ export interface TestGatewayOptions {
   noStart?: boolean;
   /** The gateway's logger (default: silent). */
   logger?: Logger;
+  /** `proxyProtocol` of every listener. */
+  proxyProtocol?: { trustedCidrs: string[] };
 }
 
 export interface TestGateway {
@@ -116,11 +118,12 @@ export async function startTestGateway(
     join(dir, "credentials"),
     options.credentials ?? { "users.yaml": await usersYaml(options.users ?? [ALICE]) },
   );
+  const proxy = options.proxyProtocol ? { proxyProtocol: options.proxyProtocol } : {};
   const listeners = [
-    { name: "submission", address: "127.0.0.1", port: ports.submission, mode: "starttls" },
-    { name: "submissions", address: "127.0.0.1", port: ports.submissions, mode: "implicit-tls" },
+    { name: "submission", address: "127.0.0.1", port: ports.submission, mode: "starttls", ...proxy },
+    { name: "submissions", address: "127.0.0.1", port: ports.submissions, mode: "implicit-tls", ...proxy },
     ...(options.relayPort
-      ? [{ name: "relay", address: "127.0.0.1", port: ports.relay, mode: "relay-port" }]
+      ? [{ name: "relay", address: "127.0.0.1", port: ports.relay, mode: "relay-port", ...proxy }]
       : []),
   ];
   const config = {
