@@ -67,7 +67,12 @@ interface State {
   fingerprints: Record<ConfigKind, string>;
 }
 
-function authSettings(state: Omit<State, "auth" | "fingerprints">, throttle: AuthThrottle, metrics: Metrics) {
+function authSettings(
+  state: Omit<State, "auth" | "fingerprints">,
+  throttle: AuthThrottle,
+  metrics: Metrics,
+  logger: Logger,
+) {
   const { config } = state;
   return {
     enabled: config.auth.mechanisms,
@@ -79,6 +84,7 @@ function authSettings(state: Omit<State, "auth" | "fingerprints">, throttle: Aut
     sourceAllowed: (username: string, address: string) =>
       sourceAllowed(state.store.lookup(username)?.allowedCidrs ?? [], address),
     metrics,
+    logger,
   } satisfies AuthSettings;
 }
 
@@ -108,7 +114,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
   const partial = { config, store, bearer, relay, tls };
   const state: State = {
     ...partial,
-    auth: authSettings(partial, throttle, metrics),
+    auth: authSettings(partial, throttle, metrics, logger),
     fingerprints: await fingerprints(config, dir),
   };
   const drain = new Drain();
@@ -191,7 +197,9 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
         if (next) for (const server of servers) server.updateSecureContext(tlsOptions(next));
         state.tls = next;
       }
-      state.auth = authSettings(state, throttle, metrics);
+      // The brute-force policy reloads like the rest; the failures counted so far stay.
+      throttle.configure(state.config.auth.bruteForce);
+      state.auth = authSettings(state, throttle, metrics, logger);
       recordLoad(kind);
       showState();
       logger.info({ kind }, "configuration reloaded");

@@ -9,106 +9,83 @@ function clock(start = 1_000_000) {
 }
 
 const policy: WindowPolicy = { maxFailures: 3, windowSeconds: 60, lockoutSeconds: 300 };
+const MAX_DELAY = 15_000;
 
 describe("FailureWindows", () => {
-  it("does not lock a key below maxFailures", () => {
-    const { now } = clock();
-    const windows = new FailureWindows(policy, now);
+  it("does not penalize a key below maxFailures", () => {
+    const windows = new FailureWindows(policy, MAX_DELAY, clock().now);
     assert.equal(windows.recordFailure("alice"), false);
     assert.equal(windows.recordFailure("alice"), false);
-    assert.equal(windows.lockedFor("alice"), 0);
+    assert.equal(windows.delayFor("alice"), 0);
   });
 
-  it("starts a lockout of lockoutSeconds on the maxFailures-th failure inside the window", () => {
+  it("penalizes on the maxFailures-th failure inside the window: 1 s, doubling per failure, up to the ceiling", () => {
     const { time, now } = clock();
-    const windows = new FailureWindows(policy, now);
+    const windows = new FailureWindows(policy, MAX_DELAY, now);
     windows.recordFailure("alice");
     time.now += 20_000;
     windows.recordFailure("alice");
     time.now += 20_000;
     assert.equal(windows.recordFailure("alice"), true);
-    assert.equal(windows.lockedFor("alice"), 300_000);
+    const delays = [windows.delayFor("alice")];
+    for (let i = 0; i < 6; i++) {
+      assert.equal(windows.recordFailure("alice"), false, "one penalty, started once");
+      delays.push(windows.delayFor("alice"));
+    }
+    assert.deepEqual(delays, [1000, 2000, 4000, 8000, 15_000, 15_000, 15_000]);
   });
 
   it("counts only failures inside the sliding window (a failure exactly windowSeconds old is out)", () => {
     const { time, now } = clock();
-    const windows = new FailureWindows(policy, now);
+    const windows = new FailureWindows(policy, MAX_DELAY, now);
     windows.recordFailure("alice"); // t = 0
     time.now += 30_000;
     windows.recordFailure("alice"); // t = 30 s
     time.now += 30_000;
     assert.equal(windows.recordFailure("alice"), false, "the t = 0 failure left the window at t = 60 s");
-    assert.equal(windows.lockedFor("alice"), 0);
     time.now += 1;
     assert.equal(windows.recordFailure("alice"), true, "30 s, 60 s and 60.001 s are inside one window");
   });
 
-  it("counts down the lockout with the clock and ends it exactly at lockoutSeconds", () => {
+  it("ends the penalty exactly lockoutSeconds after it began", () => {
     const { time, now } = clock();
-    const windows = new FailureWindows(policy, now);
+    const windows = new FailureWindows(policy, MAX_DELAY, now);
     for (let i = 0; i < 3; i++) windows.recordFailure("alice");
-    time.now += 100_000;
-    assert.equal(windows.lockedFor("alice"), 200_000);
-    time.now += 199_999;
-    assert.equal(windows.lockedFor("alice"), 1);
+    time.now += 299_999;
+    assert.equal(windows.delayFor("alice"), 1000);
     time.now += 1;
-    assert.equal(windows.lockedFor("alice"), 0);
+    assert.equal(windows.delayFor("alice"), 0);
   });
 
-  it("neither restarts nor extends a lockout for failures recorded while locked", () => {
-    const { time, now } = clock();
-    const windows = new FailureWindows(policy, now);
-    for (let i = 0; i < 3; i++) windows.recordFailure("alice");
-    time.now += 1000;
-    for (let i = 0; i < 5; i++) assert.equal(windows.recordFailure("alice"), false);
-    assert.equal(windows.lockedFor("alice"), 299_000);
+  it("counts failures of one member once: an address counts distinct user names", () => {
+    const windows = new FailureWindows(policy, MAX_DELAY, clock().now);
+    for (let i = 0; i < 10; i++) assert.equal(windows.recordFailure("192.0.2.1", "alice"), false);
+    windows.recordFailure("192.0.2.1", "bob");
+    assert.equal(windows.recordFailure("192.0.2.1", "carol"), true);
   });
 
-  it("needs a fresh run of maxFailures after a lockout, even if the lockout was shorter than the window", () => {
-    const { time, now } = clock();
-    const windows = new FailureWindows({ maxFailures: 3, windowSeconds: 60, lockoutSeconds: 10 }, now);
+  it("clear forgets a key, penalty included", () => {
+    const windows = new FailureWindows(policy, MAX_DELAY, clock().now);
     for (let i = 0; i < 3; i++) windows.recordFailure("alice");
-    time.now += 10_000;
-    assert.equal(windows.lockedFor("alice"), 0);
-    assert.equal(windows.recordFailure("alice"), false);
-    assert.equal(windows.recordFailure("alice"), false);
+    windows.clear("alice");
+    assert.equal(windows.delayFor("alice"), 0);
+    assert.equal(windows.recordFailure("alice"), false, "counting starts over");
+  });
+
+  it("a reloaded policy applies to what was counted before, and keeps it", () => {
+    const windows = new FailureWindows(policy, MAX_DELAY, clock().now);
+    windows.recordFailure("alice");
+    windows.recordFailure("alice");
+    windows.configure({ ...policy, maxFailures: 2 }, 4000);
     assert.equal(windows.recordFailure("alice"), true);
-  });
-
-  it("keeps keys independent: a locked key never locks another", () => {
-    const { now } = clock();
-    const windows = new FailureWindows(policy, now);
-    for (let i = 0; i < 3; i++) windows.recordFailure("alice");
-    assert.ok(windows.lockedFor("alice") > 0);
-    assert.equal(windows.lockedFor("bob"), 0);
-    assert.equal(windows.recordFailure("bob"), false);
-    assert.equal(windows.recordFailure("bob"), false);
-    assert.equal(windows.lockedFor("bob"), 0);
-  });
-
-  it("property: a key's lockouts do not depend on failures recorded for other keys", () => {
-    const event = fc.record({ key: fc.constantFrom("a", "b", "c"), advanceMs: fc.nat(90_000) });
-    fc.assert(
-      fc.property(fc.array(event, { maxLength: 60 }), (events) => {
-        const mixed = clock();
-        const alone = clock();
-        const all = new FailureWindows(policy, mixed.now);
-        const onlyA = new FailureWindows(policy, alone.now);
-        for (const { key, advanceMs } of events) {
-          mixed.time.now += advanceMs;
-          alone.time.now += advanceMs;
-          const started = all.recordFailure(key);
-          if (key === "a") assert.equal(started, onlyA.recordFailure("a"));
-          assert.equal(all.lockedFor("a"), onlyA.lockedFor("a"));
-        }
-      }),
-    );
+    for (let i = 0; i < 5; i++) windows.recordFailure("alice");
+    assert.equal(windows.delayFor("alice"), 4000);
   });
 
   it("never holds more than maxKeys keys", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.string({ maxLength: 3 })), (maxKeys, keys) => {
-        const windows = new FailureWindows(policy, clock().now, maxKeys);
+        const windows = new FailureWindows(policy, MAX_DELAY, clock().now, maxKeys);
         for (const key of keys) {
           windows.recordFailure(key);
           assert.ok(windows.size <= maxKeys, `${windows.size} > ${maxKeys}`);
@@ -117,29 +94,15 @@ describe("FailureWindows", () => {
     );
   });
 
-  it("evicts an unlocked key before a locked one when full, even if the locked one is older", () => {
-    const { now } = clock();
-    const windows = new FailureWindows({ ...policy, maxFailures: 2 }, now, 2);
-    windows.recordFailure("locked");
-    windows.recordFailure("locked");
+  it("evicts a key without penalty before a penalized one when full, even if the penalized one is older", () => {
+    const windows = new FailureWindows({ ...policy, maxFailures: 2 }, MAX_DELAY, clock().now, 2);
+    windows.recordFailure("penalized");
+    windows.recordFailure("penalized");
     windows.recordFailure("failing-once");
     windows.recordFailure("newcomer");
     assert.equal(windows.size, 2);
-    assert.ok(windows.lockedFor("locked") > 0, "the locked key survived eviction");
+    assert.ok(windows.delayFor("penalized") > 0, "the penalized key survived eviction");
     assert.equal(windows.recordFailure("failing-once"), false, "its earlier failure was dropped");
-  });
-
-  it("when every key is locked, evicts the one that failed least recently", () => {
-    const { now } = clock();
-    const windows = new FailureWindows({ ...policy, maxFailures: 1 }, now, 3);
-    windows.recordFailure("a");
-    windows.recordFailure("b");
-    windows.recordFailure("c");
-    windows.recordFailure("a"); // a failed again: b is now the least recently failing key
-    windows.recordFailure("d");
-    assert.equal(windows.size, 3);
-    assert.equal(windows.lockedFor("b"), 0);
-    for (const key of ["a", "c", "d"]) assert.ok(windows.lockedFor(key) > 0, `${key} still locked`);
   });
 });
 

@@ -1,8 +1,9 @@
-// Sliding failure windows with lockout, one instance per key space (client address, user name).
-// A key that collects `maxFailures` failures within `windowSeconds` is locked for `lockoutSeconds`.
-// Keys are independent, so a locked user never blocks another user, and a locked address never
-// blocks another address. Pure state + an injectable clock: tested without sockets or timers.
-
+// Sliding failure windows with a growing penalty, one instance per key space (client address, user name,
+// user-at-address). A key that collects `maxFailures` failures within `windowSeconds` is penalized for
+// `lockoutSeconds`: attempts touching it are slowed, by a delay that doubles with every further failure
+// during the penalty, up to a ceiling. Slowed, never refused: a penalty anyone can earn for a key must not
+// become a way to keep its owner out. Keys are independent. Pure state + an injectable clock: tested
+// without sockets or timers.
 import { isIPv6 } from "node:net";
 import { Address6 } from "ip-address";
 
@@ -12,53 +13,86 @@ export interface WindowPolicy {
   lockoutSeconds: number;
 }
 
-interface Entry {
-  failures: number[]; // timestamps (ms) inside the window, oldest first
-  lockedUntil: number;
+interface Failure {
+  at: number;
+  /** What failed: failures with the same member count once (an address counts distinct user names). */
+  member: string | undefined;
 }
 
+interface Entry {
+  failures: Failure[]; // inside the window, oldest first
+  penalizedUntil: number;
+  /** Failures since the penalty began: each doubles the delay. */
+  strikes: number;
+}
+
+/** The first penalized attempt waits this long; Dovecot's auth penalty starts there too. */
+const FIRST_DELAY_MS = 1000;
 /** Bounded so an attacker spraying random user names cannot grow memory without limit. */
 const DEFAULT_MAX_KEYS = 100_000;
 
 export class FailureWindows {
   readonly #entries = new Map<string, Entry>();
-  readonly #policy: WindowPolicy;
+  #policy: WindowPolicy;
+  #maxDelayMs: number;
   readonly #now: () => number;
   readonly #maxKeys: number;
 
-  constructor(policy: WindowPolicy, now: () => number = Date.now, maxKeys = DEFAULT_MAX_KEYS) {
+  constructor(
+    policy: WindowPolicy,
+    maxDelayMs: number,
+    now: () => number = Date.now,
+    maxKeys = DEFAULT_MAX_KEYS,
+  ) {
     this.#policy = policy;
+    this.#maxDelayMs = maxDelayMs;
     this.#now = now;
     this.#maxKeys = maxKeys;
   }
 
-  /** Milliseconds until `key` is unlocked, or 0 when it is not locked. */
-  lockedFor(key: string): number {
-    const entry = this.#entries.get(key);
-    if (!entry) return 0;
-    return Math.max(0, entry.lockedUntil - this.#now());
+  /** A reloaded policy applies from now on; what was counted so far is kept (a reload forgives nothing). */
+  configure(policy: WindowPolicy, maxDelayMs: number): void {
+    this.#policy = policy;
+    this.#maxDelayMs = maxDelayMs;
   }
 
-  /** Records a failure; returns true when this failure started a lockout. */
-  recordFailure(key: string): boolean {
+  /** How long an attempt touching `key` must wait before its secret is checked; 0 when not penalized. */
+  delayFor(key: string): number {
+    const entry = this.#entries.get(key);
+    if (!entry || entry.penalizedUntil <= this.#now()) return 0;
+    return Math.min(this.#maxDelayMs, FIRST_DELAY_MS * 2 ** Math.min(entry.strikes, 30));
+  }
+
+  /** Records a failure; returns true when this failure started a penalty. */
+  recordFailure(key: string, member?: string): boolean {
     const now = this.#now();
     let entry = this.#entries.get(key);
     if (entry) {
       this.#entries.delete(key); // re-insert below: Map order doubles as least-recently-failed order
     } else {
-      entry = { failures: [], lockedUntil: 0 };
+      entry = { failures: [], penalizedUntil: 0, strikes: 0 };
       this.#evictIfFull();
     }
     this.#entries.set(key, entry);
-    const windowStart = now - this.#policy.windowSeconds * 1000;
-    entry.failures = entry.failures.filter((t) => t > windowStart);
-    entry.failures.push(now);
-    if (entry.failures.length >= this.#policy.maxFailures && entry.lockedUntil <= now) {
-      entry.lockedUntil = now + this.#policy.lockoutSeconds * 1000;
-      entry.failures = [];
-      return true;
+    if (entry.penalizedUntil > now) {
+      entry.strikes += 1;
+      return false;
     }
-    return false;
+    const windowStart = now - this.#policy.windowSeconds * 1000;
+    entry.failures = entry.failures.filter(
+      (f) => f.at > windowStart && (member === undefined || f.member !== member),
+    );
+    entry.failures.push({ at: now, member });
+    if (entry.failures.length < this.#policy.maxFailures) return false;
+    entry.penalizedUntil = now + this.#policy.lockoutSeconds * 1000;
+    entry.strikes = 0;
+    entry.failures = [];
+    return true;
+  }
+
+  /** Forgets `key` (its owner proved itself). */
+  clear(key: string): void {
+    this.#entries.delete(key);
   }
 
   get size(): number {
@@ -68,9 +102,9 @@ export class FailureWindows {
   #evictIfFull(): void {
     if (this.#entries.size < this.#maxKeys) return;
     const now = this.#now();
-    // Prefer dropping keys that are neither locked nor recently failing; fall back to the oldest.
+    // Prefer dropping keys that are not penalized; fall back to the least recently failing.
     for (const [key, entry] of this.#entries) {
-      if (entry.lockedUntil <= now) {
+      if (entry.penalizedUntil <= now) {
         this.#entries.delete(key);
         return;
       }

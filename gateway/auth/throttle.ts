@@ -1,45 +1,86 @@
-// Brute-force defence across connections: failure windows per client address and per user name.
-// The per-connection limit lives in the AUTH driver, which owns the connection's state.
+// Brute-force defence across connections, by slowing rather than locking. Three scopes count failures:
+// - the client address (IPv4, or IPv6 /64), counting distinct user names: password spraying;
+// - the user, from any address: guessing one account from many places;
+// - the user at one address: one client guessing (or one misconfigured client retrying an old password).
+// A penalized scope delays the attempts it applies to before any secret is checked, and lets only one of
+// them run at a time; the right password still logs in once its turn comes. A lockout that anyone can
+// trigger for any user name would be a way to keep that user out, and a client retrying a rotated
+// password (a Postfix queue) would lock its own account; slowing bounds guessing without either.
 //
-// A per-user lockout is something anyone can trigger for any user name, so on its own it would let
-// an attacker keep a real user locked out for ever. The lockout therefore does not apply at
-// addresses (IPv4, or IPv6 /64) from which that user logged in successfully within the last week:
-// the user's usual places keep working while guessing from anywhere else stays locked.
+// The user and address scopes do not apply where that user logged in successfully within the last week
+// (its usual places stay fast while guessing from anywhere else is slowed). That table lives in this
+// process only: replicas do not share it and a restart empties it, and it needs neither, because losing it
+// costs a user one slowed login per replica, never a refusal. The pair scope always applies, so the
+// client that earned it is the one slowed. The per-connection limit lives in the AUTH driver.
 import type { BruteForceConfig } from "../config/schema.ts";
+import { usernameKey } from "../credentials/users-file.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { addressKey, FailureWindows } from "./failure-windows.ts";
+import { addressKey, FailureWindows, type WindowPolicy } from "./failure-windows.ts";
 
 const KNOWN_GOOD_MS = 7 * 24 * 3600 * 1000;
 /** Bounds the known-good table; the oldest pairs go first. */
 const MAX_KNOWN_GOOD = 100_000;
 
+export type PenaltyScope = "address" | "user";
+
+/** An attempt may go ahead after `waitMs`, holding its turn until `release`; or it must wait its turn. */
+export type Admission = { kind: "go"; waitMs: number; release: () => void } | { kind: "busy" };
+
 export class AuthThrottle {
   readonly #byAddress: FailureWindows;
   readonly #byUser: FailureWindows;
+  readonly #byPair: FailureWindows;
   readonly #knownGood = new Map<string, number>();
+  /** Scopes with an attempt under way while penalized: one at a time each. */
+  readonly #turns = new Set<string>();
   readonly #metrics: Metrics | undefined;
   readonly #now: () => number;
 
   constructor(config: BruteForceConfig, metrics?: Metrics, now: () => number = Date.now) {
-    this.#byAddress = new FailureWindows(config.perAddress, now);
-    this.#byUser = new FailureWindows(config.perUser, now);
+    const [address, user, pair, maxDelay] = policies(config);
+    this.#byAddress = new FailureWindows(address, maxDelay, now);
+    this.#byUser = new FailureWindows(user, maxDelay, now);
+    this.#byPair = new FailureWindows(pair, maxDelay, now);
     this.#metrics = metrics;
     this.#now = now;
   }
 
-  addressLocked(remoteAddress: string): boolean {
-    return this.#byAddress.lockedFor(addressKey(remoteAddress)) > 0;
+  /** A reloaded bruteForce policy; the failures counted so far stay. */
+  configure(config: BruteForceConfig): void {
+    const [address, user, pair, maxDelay] = policies(config);
+    this.#byAddress.configure(address, maxDelay);
+    this.#byUser.configure(user, maxDelay);
+    this.#byPair.configure(pair, maxDelay);
   }
 
-  /** Whether `username` is locked out for a client at `remoteAddress`. */
-  userLocked(username: string, remoteAddress: string): boolean {
-    if (this.#byUser.lockedFor(username.toLowerCase()) === 0) return false;
-    const since = this.#knownGood.get(pairKey(username, remoteAddress));
-    return since === undefined || this.#now() - since > KNOWN_GOOD_MS;
+  /** Before `username`'s secret is checked for a client at `remoteAddress`. */
+  admit(username: string, remoteAddress: string): Admission {
+    const address = addressKey(remoteAddress);
+    const pair = pairKey(username, address);
+    const known = this.#isKnownGood(pair);
+    const pairWait = Math.max(
+      this.#byPair.delayFor(pair),
+      known ? 0 : this.#byUser.delayFor(usernameKey(username)),
+    );
+    const addressWait = known ? 0 : this.#byAddress.delayFor(address);
+    const turns = [
+      ...(pairWait > 0 ? [`pair\0${pair}`] : []),
+      ...(addressWait > 0 ? [`address\0${address}`] : []),
+    ];
+    if (turns.some((turn) => this.#turns.has(turn))) return { kind: "busy" };
+    for (const turn of turns) this.#turns.add(turn);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const turn of turns) this.#turns.delete(turn);
+    };
+    return { kind: "go", waitMs: Math.max(pairWait, addressWait), release };
   }
 
   recordSuccess(remoteAddress: string, username: string): void {
-    const key = pairKey(username, remoteAddress);
+    const key = pairKey(username, addressKey(remoteAddress));
+    this.#byPair.clear(key);
     this.#knownGood.delete(key); // re-insert: Map order doubles as age order
     if (this.#knownGood.size >= MAX_KNOWN_GOOD) {
       const oldest = this.#knownGood.keys().next();
@@ -48,16 +89,34 @@ export class AuthThrottle {
     this.#knownGood.set(key, this.#now());
   }
 
-  recordFailure(remoteAddress: string, username: string | undefined): void {
-    if (this.#byAddress.recordFailure(addressKey(remoteAddress))) {
-      this.#metrics?.authLockouts.inc({ scope: "address" });
+  /** Counts a refused attempt; returns the scopes whose penalty it started. */
+  recordFailure(remoteAddress: string, username: string | undefined): PenaltyScope[] {
+    const address = addressKey(remoteAddress);
+    const user = username === undefined || username === "" ? undefined : usernameKey(username);
+    const started: PenaltyScope[] = [];
+    if (this.#byAddress.recordFailure(address, user)) started.push("address");
+    if (user !== undefined) {
+      if (this.#byUser.recordFailure(user)) started.push("user");
+      this.#byPair.recordFailure(pairKey(user, address));
     }
-    if (username && this.#byUser.recordFailure(username.toLowerCase())) {
-      this.#metrics?.authLockouts.inc({ scope: "user" });
-    }
+    for (const scope of started) this.#metrics?.authLockouts.inc({ scope });
+    return started;
+  }
+
+  #isKnownGood(pair: string): boolean {
+    const since = this.#knownGood.get(pair);
+    return since !== undefined && this.#now() - since <= KNOWN_GOOD_MS;
   }
 }
 
-function pairKey(username: string, remoteAddress: string): string {
-  return `${username.toLowerCase()}\0${addressKey(remoteAddress)}`;
+/** The address, user and user-at-address policies, and the ceiling of the delay (ms). The pair is one
+ *  client, so it is penalized sooner than the user as a whole — after a third of the user's failures,
+ *  over the user's window: a person's typo or two costs nothing, a client guessing is slowed early. */
+function policies(config: BruteForceConfig): [WindowPolicy, WindowPolicy, WindowPolicy, number] {
+  const pair = { ...config.perUser, maxFailures: Math.max(1, Math.floor(config.perUser.maxFailures / 3)) };
+  return [config.perAddress, config.perUser, pair, config.maxDelaySeconds * 1000];
+}
+
+function pairKey(username: string, address: string): string {
+  return `${usernameKey(username)}\0${address}`;
 }

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import { base64, RawSmtp, type Reply } from "../testing/raw-smtp.ts";
-import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
+import { ALICE, NO_LOCKOUTS, startTestGateway } from "../testing/test-gateway.ts";
 
 const CANCELLED = "501 5.7.0 Authentication cancelled";
 const UNDECODABLE = "501 5.5.2 Cannot decode response";
@@ -48,6 +48,7 @@ test("cancelled and undecodable AUTH exchanges, for every mechanism", async (t) 
     users: [{ ...ALICE, cramMd5: true }],
     auth: {
       mechanisms: ["SCRAM-SHA-256", "PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER", "EXTERNAL"],
+      bruteForce: NO_LOCKOUTS,
     },
   });
   const issuer = gw.oauth;

@@ -83,11 +83,31 @@ test("AUTH replies follow the design table", async (t) => {
     c.close();
   });
 
-  await t.test("534 5.7.9 for a known mechanism this gateway does not allow", async () => {
-    const c = await RawSmtp.session(submissions, { tls: "implicit" });
-    assert.equal((await c.command("AUTH CRAM-MD5")).last, "534 5.7.9 Authentication mechanism is too weak");
-    c.close();
-  });
+  await t.test(
+    "504 5.5.4 for a mechanism that exists but is not offered here, counting nothing",
+    async () => {
+      const c = await RawSmtp.session(submissions, { tls: "implicit" });
+      // Not enabled on this gateway, and EXTERNAL without a verified client certificate.
+      for (const mechanism of ["CRAM-MD5", "XOAUTH2", "OAUTHBEARER", "EXTERNAL", "EXTERNAL ="]) {
+        assert.equal(
+          (await c.command(`AUTH ${mechanism}`)).last,
+          "504 5.5.4 Unrecognized authentication mechanism",
+          mechanism,
+        );
+      }
+      // Five refusals, yet the per-connection limit (3 failures) did not close the connection.
+      assert.equal((await c.command(`AUTH PLAIN ${authPlain(ALICE.username, ALICE.password)}`)).code, 235);
+      c.close();
+      const attempts = await gw.metrics.registry.getSingleMetric("postern_auth_attempts_total")?.get();
+      assert.deepEqual(
+        attempts?.values
+          .filter((v) => v.labels.result !== "success")
+          .filter((v) => /CRAM|OAUTH|EXTERNAL/.test(String(v.labels.mechanism))),
+        [],
+        "not counted as attempts",
+      );
+    },
+  );
 
   await t.test("504 5.5.4 for an unknown mechanism", async () => {
     const c = await RawSmtp.session(submissions, { tls: "implicit" });

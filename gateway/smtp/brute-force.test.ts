@@ -1,7 +1,8 @@
-// AUTH brute force within one connection and across connections, per user and per client address,
-// against a running gateway. Each scope gets its own gateway and limits, so that exactly the scope
-// under test trips; the lockouts are counted in postern_auth_lockouts_total{scope}. Last, the delay
-// every failed AUTH is answered after.
+// AUTH brute force within one connection and across connections — per user, per user at one address,
+// and per client address — against a running gateway. Across connections the gateway slows guessing
+// down instead of refusing, so each test measures who waits and checks that the right password still
+// logs in. Each scope gets its own gateway and limits, so that exactly the scope under test trips; the
+// penalties are counted in postern_auth_lockouts_total{scope}. Last, the delay every failed AUTH waits.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
@@ -56,67 +57,128 @@ test("per connection: the third failure is answered 421 4.7.0 and the connection
   assert.equal(await attempt(gw, ALICE.username, ALICE.password), SUCCEEDED);
 });
 
-test("per user, across connections: a locked user is refused even the right password", async (t) => {
+/** Milliseconds from an AUTH PLAIN command to its reply on a fresh connection, and the reply. */
+async function timedAttempt(gw: TestGateway, user: string, password: string, localAddress?: string) {
+  const c = await session(gw, localAddress);
+  const started = performance.now();
+  const { last } = await c.command(plain(user, password));
+  const ms = performance.now() - started;
+  c.close();
+  return { ms, last };
+}
+
+test("per user, across addresses: guessing slows the user down everywhere but its usual address; the right password still logs in", async (t) => {
   const gw = await startTestGateway(t, {
     users: [ALICE, BOB],
     auth: {
-      bruteForce: { failureDelaySeconds: 0, perAddress: NEVER, perUser: { maxFailures: 3, ...WINDOW } },
+      bruteForce: {
+        failureDelaySeconds: 0,
+        maxDelaySeconds: 2,
+        perAddress: NEVER,
+        perUser: { maxFailures: 3, ...WINDOW },
+      },
     },
   });
+  const home = "127.0.0.1";
+  assert.equal(await attempt(gw, BOB.username, BOB.password, home), SUCCEEDED);
 
-  await t.test("the failures that reach the limit are still answered 535", async () => {
-    for (const guess of ["guess-1", "guess-2", "guess-3"]) {
-      assert.equal(await attempt(gw, BOB.username, guess), INVALID);
+  await t.test("three failures from three addresses are each answered 535", async () => {
+    for (const address of ["127.0.0.2", "127.0.0.3", "127.0.0.4"]) {
+      assert.equal(await attempt(gw, BOB.username, "guess", address), INVALID);
     }
     assert.deepEqual(await lockouts(gw), { user: 1 });
   });
 
-  await t.test("then the right password and a wrong one get the same 454 4.7.0", async () => {
-    assert.equal(await attempt(gw, BOB.username, BOB.password), LOCKED);
-    assert.equal(await attempt(gw, BOB.username, "guess-4"), LOCKED);
-    // The user name is matched case-insensitively, as the login itself is.
-    assert.equal(await attempt(gw, BOB.username.toUpperCase(), BOB.password), LOCKED);
-  });
+  await t.test(
+    "then an attempt from a new address waits before it is checked, and a right one succeeds",
+    async () => {
+      const wrong = await timedAttempt(gw, BOB.username, "guess-4", "127.0.0.5");
+      assert.equal(wrong.last, INVALID);
+      assert.ok(wrong.ms >= 950, `slowed: ${wrong.ms.toFixed(0)} ms`);
+      // Any spelling of the name is the same user.
+      const right = await timedAttempt(gw, BOB.username.toUpperCase(), BOB.password, "127.0.0.6");
+      assert.equal(right.last, SUCCEEDED);
+      assert.ok(right.ms >= 950, `the right password waited too: ${right.ms.toFixed(0)} ms`);
+    },
+  );
 
-  await t.test("another user from the same address is not blocked", async () => {
-    assert.equal(await attempt(gw, ALICE.username, ALICE.password), SUCCEEDED);
-  });
-
-  await t.test("the lockout was counted once", async () => {
-    assert.deepEqual(await lockouts(gw), { user: 1 });
+  await t.test("the user's usual address and other users are not slowed", async () => {
+    const usual = await timedAttempt(gw, BOB.username, BOB.password, home);
+    assert.equal(usual.last, SUCCEEDED);
+    assert.ok(usual.ms < 900, `${usual.ms.toFixed(0)} ms`);
+    const other = await timedAttempt(gw, ALICE.username, ALICE.password, "127.0.0.5");
+    assert.equal(other.last, SUCCEEDED);
+    assert.ok(other.ms < 900, `${other.ms.toFixed(0)} ms`);
   });
 });
 
-test("per address, across connections: a locked address is refused before any exchange", async (t) => {
+test("per user at one address: one penalized attempt at a time, the next answered 454 4.7.0 at once", async (t) => {
   const gw = await startTestGateway(t, {
     users: [ALICE],
     auth: {
-      bruteForce: { failureDelaySeconds: 0, perAddress: { maxFailures: 4, ...WINDOW }, perUser: NEVER },
+      bruteForce: {
+        failureDelaySeconds: 0,
+        maxDelaySeconds: 2,
+        perAddress: NEVER,
+        perUser: { maxFailures: 3, ...WINDOW },
+      },
     },
   });
-  const attacker = "127.0.0.1";
+  assert.equal(await attempt(gw, ALICE.username, "guess", "127.0.0.9"), INVALID);
+  const first = await session(gw, "127.0.0.9");
+  const second = await session(gw, "127.0.0.9");
+  first.write(`${plain(ALICE.username, ALICE.password)}\r\n`);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the first is waiting its turn now
+  const busy = await timedAttempt(gw, ALICE.username, ALICE.password, "127.0.0.9");
+  assert.equal(busy.last, LOCKED);
+  assert.ok(busy.ms < 500, `refused at once: ${busy.ms.toFixed(0)} ms`);
+  assert.equal((await first.read()).last, SUCCEEDED, "the attempt whose turn it was logs in");
+  assert.equal((await second.command(plain(ALICE.username, ALICE.password))).last, SUCCEEDED, "fast again");
+  first.close();
+  second.close();
+});
 
-  await t.test("failures for different users add up for the address", async () => {
-    for (const user of ["u1@example.test", "u2@example.test", "u3@example.test", "u4@example.test"]) {
-      assert.equal(await attempt(gw, user, "guess", attacker), INVALID);
-    }
-    assert.deepEqual(await lockouts(gw), { address: 1 });
+test("per address: spraying many user names slows that address, not a user known there nor another address", async (t) => {
+  const gw = await startTestGateway(t, {
+    users: [ALICE],
+    auth: {
+      bruteForce: {
+        failureDelaySeconds: 0,
+        maxDelaySeconds: 2,
+        perAddress: { maxFailures: 4, ...WINDOW },
+        perUser: NEVER,
+      },
+    },
+  });
+  const sprayer = "127.0.0.1";
+  assert.equal(await attempt(gw, ALICE.username, ALICE.password, sprayer), SUCCEEDED, "alice shares it");
+
+  await t.test(
+    "failures for different users add up for the address; one user's repeats count once",
+    async () => {
+      for (let i = 0; i < 5; i++)
+        assert.equal(await attempt(gw, "u1@example.test", `guess${i}`, sprayer), INVALID);
+      assert.deepEqual(await lockouts(gw), {});
+      for (const user of ["u2@example.test", "u3@example.test", "u4@example.test"]) {
+        assert.equal(await attempt(gw, user, "guess", sprayer), INVALID);
+      }
+      assert.deepEqual(await lockouts(gw), { address: 1 });
+    },
+  );
+
+  await t.test("then a new name from that address waits; alice, who logged in there, does not", async () => {
+    const next = await timedAttempt(gw, "u5@example.test", "guess", sprayer);
+    assert.equal(next.last, INVALID);
+    assert.ok(next.ms >= 950, `${next.ms.toFixed(0)} ms`);
+    const alice = await timedAttempt(gw, ALICE.username, ALICE.password, sprayer);
+    assert.equal(alice.last, SUCCEEDED);
+    assert.ok(alice.ms < 900, `${alice.ms.toFixed(0)} ms`);
   });
 
-  await t.test("then even a correct login from that address gets 454 4.7.0", async () => {
-    assert.equal(await attempt(gw, ALICE.username, ALICE.password, attacker), LOCKED);
-    // Refused at the AUTH command itself: no exchange starts, so no prompt to answer.
-    const c = await session(gw, attacker);
-    assert.equal((await c.command("AUTH LOGIN")).last, LOCKED);
-    c.close();
-  });
-
-  await t.test("another client address is not blocked", async () => {
-    assert.equal(await attempt(gw, ALICE.username, ALICE.password, "127.0.0.2"), SUCCEEDED);
-  });
-
-  await t.test("the lockout was counted once", async () => {
-    assert.deepEqual(await lockouts(gw), { address: 1 });
+  await t.test("another client address is not slowed", async () => {
+    const other = await timedAttempt(gw, "u6@example.test", "guess", "127.0.0.2");
+    assert.equal(other.last, INVALID);
+    assert.ok(other.ms < 900, `${other.ms.toFixed(0)} ms`);
   });
 });
 

@@ -10,7 +10,7 @@ import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import { endSpan, traceFields, tracer } from "../observability/tracing.ts";
 import type { DrainableConnection } from "../runtime/drain.ts";
 import { offeredMechanisms } from "../sasl/registry.ts";
-import { type AuthenticatedUser, type AuthIO, handleAuth } from "./auth-command.ts";
+import { type AuthenticatedUser, type AuthIO, ConnectionClosed, handleAuth } from "./auth-command.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
 import type { MailConnection } from "./mail-commands.ts";
 import { Replies, type SmtpReply } from "./replies.ts";
@@ -42,6 +42,7 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
 
   override _onClose(): void {
     this.closed = true;
+    this.#abandonAuth?.();
     this.transaction?.abort();
     this.#span.setAttribute("smtp.authenticated", Boolean(this.session.user));
     endSpan(this.#span);
@@ -124,6 +125,10 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
     }
   }
 
+  /** Ends an AUTH exchange waiting for a line when the connection closes: otherwise it would wait for
+   *  ever, holding its turn in the brute-force throttle (which would keep that user-at-address out). */
+  #abandonAuth: (() => void) | undefined;
+
   override handler_AUTH(command: Buffer, callback: Callback): void {
     // smtp-server resumes reading commands when `callback` runs, so a multi-step exchange keeps the
     // callback of the line it is processing and releases it only when it wants the next line.
@@ -152,8 +157,11 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
       reply: (reply: SmtpReply) => this.sendReply(reply),
       challenge: (data: Buffer) => this.send(334, data.toString("base64")),
       nextLine: () =>
-        new Promise<string>((resolve) => {
+        new Promise<string>((resolve, reject) => {
+          if (this.closed) return reject(new ConnectionClosed());
+          this.#abandonAuth = () => reject(new ConnectionClosed());
           this._nextHandler = (line: Buffer, cb: Callback) => {
+            this.#abandonAuth = undefined;
             resume = cb;
             resolve(line.toString("latin1"));
           };
@@ -179,6 +187,7 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
     };
     handleAuth(io, command.toString("latin1"), this.listener.auth())
       .catch((err: unknown) => {
+        if (err instanceof ConnectionClosed) return;
         this.listener.logger.error({ err, cid: this.id, ...traceFields(span) }, "AUTH driver failed");
         io.reply(Replies.authTemporaryFailure);
       })
@@ -212,6 +221,10 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
 
   /** While draining, only a transaction already under way may continue; QUIT is always polite. */
   override _onCommand(command: Buffer, callback?: Callback): void {
+    if (this._nextHandler) {
+      this.#continueAuth(command, callback);
+      return;
+    }
     if (this.listener.drain.draining && !this._nextHandler && !this.inTransaction()) {
       const verb = command.toString("latin1").split(" ")[0]?.toUpperCase();
       if (verb !== "QUIT") {
@@ -220,6 +233,23 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
       }
     }
     super._onCommand(command, callback);
+  }
+
+  /**
+   * An AUTH continuation line goes straight to the exchange. smtp-server would first read its first
+   * word as a command name: a response that happens to read "MAIL", "RCPT" or "DATA" (valid base64)
+   * got 530 and was never handed on, leaving the exchange hanging, and every line counted against the
+   * unauthenticated-command limit. RFC 4954 §4: a continuation line is the exchange's, and only it answers.
+   */
+  #continueAuth(line: Buffer, callback?: Callback): void {
+    const handler = this._nextHandler as (line: Buffer, cb: Callback) => void;
+    this._nextHandler = false;
+    // As the library does for a command: the idle timer waits while the server works on the line.
+    this._handlerPending = true;
+    handler.call(this, line, () => {
+      this._handlerPending = false;
+      this._whenWritable(callback ?? (() => false));
+    });
   }
 
   /**
