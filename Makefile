@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE_TEST := node --test --test-reporter=spec --test-concurrency=2
 
 .PHONY: all deps test-deps run test lint typecheck unit-tests cluster-tests generate check-generated \
-        tools cluster-up cluster-down bench-gateway clean
+        tools cluster-up cluster-down bench-gateway bench-operator clean
 
 all: test
 
@@ -63,6 +63,10 @@ cluster-down:
 ## bench-gateway: Postern's gateway against Postfix + Dovecot, figures side by side (not a test)
 bench-gateway: deps test-deps
 	bash hack/bench/gateway.sh
+
+## bench-operator: the operator on a private control plane: 10,000 users, derivations, one change (not a test)
+bench-operator: deps tools
+	node hack/bench/operator.ts
 
 clean:
 	rm -rf node_modules hack/tools/bin

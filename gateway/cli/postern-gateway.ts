@@ -28,7 +28,7 @@ function usageError(message: string): never {
 
 async function run(dir: string): Promise<void> {
   const logger = pino({ name: "postern-gateway" });
-  const stopTracing = initTracing();
+  const stopTracing = await initTracing();
   try {
     const gateway = await startGateway(dir, { logger });
     const stop = (signal: string) => {

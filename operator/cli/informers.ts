@@ -36,9 +36,13 @@ export class InformerSet<T extends KubernetesObject> implements CacheReader<T> {
           namespace,
           labelSelector: options.labelSelector,
           indexes: options.indexes,
-          // managedFields are most of an object's size and no reconcile reads them.
+          // managedFields, and kubectl's last-applied copy of the whole object (a Secret's data
+          // included), are most of an object's size and no reconcile reads them.
           transform: (object) => {
-            if (object.metadata) delete object.metadata.managedFields;
+            if (object.metadata) {
+              delete object.metadata.managedFields;
+              delete object.metadata.annotations?.["kubectl.kubernetes.io/last-applied-configuration"];
+            }
             return object;
           },
           logger: options.logger,

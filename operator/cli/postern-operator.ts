@@ -9,9 +9,10 @@ import { hostname } from "node:os";
 import { HttpMethod, KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import pino from "pino";
 import { initTracing } from "../../gateway/observability/tracing.ts";
-import { keyOf, type OperatorCaches, userGatewayKey } from "../controllers/caches.ts";
+import { type OperatorCaches, userGatewayKey } from "../controllers/caches.ts";
 import { credentialsReconciler } from "../controllers/credentials.ts";
 import { type CredentialsSummary, gatewayReconciler } from "../controllers/gateway.ts";
+import { wireTriggers } from "../controllers/triggers.ts";
 import { derivationPool } from "../credentials/shards.ts";
 import { ensureThreadpoolSize } from "../credentials/threadpool.ts";
 import { Applier } from "../runtime/apply.ts";
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = pino({ name: "postern-operator", level: options.logLevel });
-  const stopTracing = initTracing(process.env, "postern-operator");
+  const stopTracing = await initTracing(process.env, "postern-operator");
   const kubeConfig = loadKubeConfig(options);
   const client = KubeClient.fromKubeConfig(kubeConfig);
   const metrics = createOperatorMetrics();
@@ -123,68 +124,7 @@ async function main(): Promise<void> {
     }),
   });
 
-  // Event handlers: map every change to the gateway keys whose reconciles read it.
-  const both = (key: string | undefined) => {
-    if (key === undefined) return;
-    gateways.enqueue(key);
-    credentials.enqueue(key);
-  };
-  const objectKey = (o: KubernetesObject) => keyOf(o.metadata?.namespace, o.metadata?.name);
-  const onAny = <T extends KubernetesObject>(fn: (o: T) => void) => ({
-    onAdd: fn,
-    onUpdate: (before: T, after: T) => {
-      fn(before);
-      fn(after);
-    },
-    onDelete: fn,
-  });
-  informers.gateways.addHandlers(onAny((g) => both(objectKey(g))));
-  informers.users.addHandlers(
-    onAny((u) => {
-      const key = userGatewayKey(u);
-      if (key !== undefined) credentials.enqueue(key);
-    }),
-  );
-  informers.secrets.addHandlers(
-    onAny((secret) => {
-      const key = objectKey(secret);
-      for (const user of informers.users.byIndex("secret", key)) {
-        const gateway = userGatewayKey(user);
-        if (gateway !== undefined) credentials.enqueue(gateway);
-      }
-      for (const gateway of informers.gateways.byIndex("secret", key)) gateways.enqueue(objectKey(gateway));
-      const owner = secret.metadata?.labels?.["postern.io/gateway"];
-      if (
-        owner !== undefined &&
-        secret.metadata?.labels?.["app.kubernetes.io/managed-by"] === "postern-operator"
-      ) {
-        credentials.enqueue(keyOf(secret.metadata?.namespace, owner));
-      }
-    }),
-  );
-  for (const owned of [
-    informers.configMaps,
-    informers.deployments,
-    informers.services,
-    informers.podDisruptionBudgets,
-    informers.serviceAccounts,
-    informers.serviceMonitors,
-  ]) {
-    owned?.addHandlers(
-      onAny((o) => {
-        const gateway = o.metadata?.labels?.["postern.io/gateway"];
-        if (gateway !== undefined) gateways.enqueue(keyOf(o.metadata?.namespace, gateway));
-      }),
-    );
-  }
-  // A new pod has the latest volumes, but a pod that predates a change must be touched: the
-  // reconciles compare each pod's revision annotation (see pod-refresh.ts).
-  informers.pods.addHandlers({
-    onAdd: (pod) => {
-      const gateway = pod.metadata?.labels?.["postern.io/gateway"];
-      if (gateway !== undefined) both(keyOf(pod.metadata?.namespace, gateway));
-    },
-  });
+  wireTriggers(informers, gateways, credentials);
 
   const all = Object.values(informers).filter((i) => i !== undefined);
   let synced = false;
@@ -218,13 +158,9 @@ async function main(): Promise<void> {
   const startControllers = () => {
     leading = true;
     logger.info({ identity }, "leading: starting controllers");
+    // The queues already hold every key: the informers' initial lists went through the triggers.
     gateways.start();
     credentials.start();
-    for (const key of informers.gateways.keys()) both(key);
-    for (const user of informers.users.list()) {
-      const key = userGatewayKey(user);
-      if (key !== undefined) credentials.enqueue(key);
-    }
   };
 
   const elector = options.leaderElect

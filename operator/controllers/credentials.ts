@@ -3,7 +3,7 @@
 // verifier decisions are pure (operator/credentials/); here they meet the caches and the API:
 // apply the shards that changed, delete the ones emptied, touch the pods, then write the statuses
 // that changed. A gateway that does not exist, or is invalid, still gets its users a status.
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { parseSubmissionGateway, type SubmissionGateway } from "../../crds/schema/submission-gateway.ts";
 import { type Binding, type BoundUser, bindUsers, type Verdict } from "../credentials/binding.ts";
@@ -69,6 +69,25 @@ export function credentialsReconciler(deps: CredentialsControllerDeps): Reconcil
   const now = deps.now ?? (() => new Date());
   const secretIn = (namespace: string) => (name: string) => caches.secrets.get(keyOf(namespace, name));
 
+  // Parsing 32 shards of a large gateway on every reconcile is most of its cost: keep each parse
+  // until its Secret's resourceVersion moves.
+  const parsedShards = new Map<
+    string,
+    { resourceVersion?: string; parsed: ReturnType<typeof parseShardSecret> }
+  >();
+  const parsedShard = (key: string, secret: V1Secret | undefined) => {
+    if (!secret) {
+      parsedShards.delete(key);
+      return parseShardSecret(undefined);
+    }
+    const resourceVersion = secret.metadata?.resourceVersion;
+    const cached = parsedShards.get(key);
+    if (cached && cached.resourceVersion === resourceVersion) return cached.parsed;
+    const parsed = parseShardSecret(secret);
+    parsedShards.set(key, { resourceVersion, parsed });
+    return parsed;
+  };
+
   /** Writes the shards for `gateway`; returns each bound user's result, or a problem for the gateway. */
   async function writeShards(
     gateway: SubmissionGateway,
@@ -83,7 +102,7 @@ export function credentialsReconciler(deps: CredentialsControllerDeps): Reconcil
     await applier.apply(credentialsSecret(gateway, decoyKey), lookup(credentialsSecretName(name)));
 
     const previous = Array.from({ length: SHARD_COUNT }, (_, i) =>
-      parseShardSecret(lookup(shardSecretName(name, i))),
+      parsedShard(keyOf(namespace, shardSecretName(name, i)), lookup(shardSecretName(name, i))),
     );
     const built = await buildCredentialShards(
       { mechanisms: gateway.spec.auth.mechanisms, scramIterations: gateway.spec.auth.scramIterations },

@@ -85,6 +85,19 @@ function readSource(user: SmtpUser, secrets: SecretLookup): CredentialSource | V
     : { kind: "hash", hash: text.trim(), fingerprint };
 }
 
+// Informers replace an object on every change, so a parse keyed by the object itself is a parse of
+// that version: a large gateway's reconcile validates only the users that changed since the last.
+const parsedUsers = new WeakMap<object, ReturnType<typeof parseSmtpUser>>();
+function parseUser(raw: unknown): ReturnType<typeof parseSmtpUser> {
+  if (typeof raw !== "object" || raw === null) return parseSmtpUser(raw);
+  let parsed = parsedUsers.get(raw);
+  if (!parsed) {
+    parsed = parseSmtpUser(raw);
+    parsedUsers.set(raw, parsed);
+  }
+  return parsed;
+}
+
 /**
  * Binds `users` (every SmtpUser whose spec.gatewayRef names this gateway) to `gateway`: undefined when
  * the gateway does not exist, a string when its spec is invalid.
@@ -98,7 +111,7 @@ export function bindUsers(
   const candidates: SmtpUser[] = [];
   for (const raw of users) {
     const objectKey = objectKeyOf(raw as SmtpUser);
-    const parsed = parseSmtpUser(raw);
+    const parsed = parseUser(raw);
     if (!parsed.ok) {
       verdicts.set(objectKey, { reason: "InvalidSpec", message: parsed.error });
     } else if (gateway === undefined) {

@@ -26,14 +26,22 @@ export async function installCrds(): Promise<void> {
     join(repoRoot, "crds/generated"),
   ]);
   if (applied.code !== 0) throw new Error(`kubectl apply of the CRDs failed: ${applied.stderr}`);
-  const established = await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "--timeout=60s",
-    "crd/submissiongateways.postern.io",
-    "crd/smtpusers.postern.io",
-  ]);
-  if (established.code !== 0) throw new Error(`the CRDs did not become Established: ${established.stderr}`);
+  // `kubectl wait` fails outright on a CRD whose status the API server has not written yet: retry it.
+  await eventually(
+    "the CRDs are Established",
+    async () => {
+      const established = await kubectl([
+        "wait",
+        "--for=condition=Established",
+        "--timeout=30s",
+        "crd/submissiongateways.postern.io",
+        "crd/smtpusers.postern.io",
+      ]);
+      if (established.code !== 0) throw new Error(established.stderr);
+      return true;
+    },
+    60_000,
+  );
 }
 
 /** Server-side apply as a user would (`kubectl apply --server-side`). */

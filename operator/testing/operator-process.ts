@@ -3,7 +3,6 @@
 // and says which in its "serving" log line.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import type { TestContext } from "node:test";
 import { kubeconfigPath } from "../../hack/testing/cluster.ts";
 import { repoRoot } from "../../hack/testing/control-plane.ts";
 
@@ -38,8 +37,9 @@ export interface OperatorProcessOptions {
   kubeconfig?: string;
 }
 
+/** `owner` stops it at the end: a test's context, or anything else with an after() (a benchmark). */
 export async function startOperator(
-  t: TestContext,
+  owner: { after(fn: () => unknown): void },
   options: OperatorProcessOptions,
 ): Promise<OperatorProcess> {
   const lease = options.leaseSeconds ?? 4;
@@ -127,7 +127,7 @@ export async function startOperator(
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;
   }
-  t.after(() => stop("SIGKILL"));
+  owner.after(() => stop("SIGKILL"));
 
   const serving = await waitForLog((line) => line.msg === "serving");
   return {
