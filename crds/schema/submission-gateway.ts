@@ -6,6 +6,7 @@ import { MECHANISM_NAMES } from "../../gateway/sasl/mechanism.ts";
 import { submissionGatewayRules, withRules } from "../cel.ts";
 import type { KindSource } from "../crd.ts";
 import {
+  cidrList,
   host,
   localRef,
   mapList,
@@ -47,6 +48,22 @@ const listener = z.object({
       "EXTERNAL only to a client that presented a certificate verified against " +
       "auth.external.clientCASecretRef.",
   ),
+  proxyProtocol: z
+    .object({
+      trustedCIDRs: cidrList
+        .min(1)
+        .describe(
+          "Networks of the load balancers in front (their addresses as the pods see them). A connection from " +
+            "them must start with a PROXY protocol header (version 1 or 2), and the client it names is the one " +
+            "per-address limits, allowedSourceRanges, Received headers and logs see; a connection from anywhere " +
+            "else is its own client, and a PROXY header from it is not believed.",
+        ),
+    })
+    .optional()
+    .describe(
+      "Accept the PROXY protocol from a load balancer that sends it (e.g. a cloud load balancer with proxy " +
+        "protocol enabled), so the gateway sees the real client address behind it.",
+    ),
 });
 
 const tls = z.object({

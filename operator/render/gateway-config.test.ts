@@ -43,6 +43,31 @@ describe("gateway.yaml", () => {
     });
   }
 
+  it("maps a listener's proxyProtocol.trustedCIDRs, and leaves the other listeners without", () => {
+    const gateway = gatewayOf({
+      listeners: [
+        {
+          name: "submission",
+          port: 587,
+          mode: "starttls",
+          proxyProtocol: { trustedCIDRs: ["10.0.0.0/8", "2001:db8::/32"] },
+        },
+        { name: "submissions", port: 465, mode: "implicit-tls" },
+      ],
+    });
+    const listeners = gatewayConfig(gateway).listeners;
+    assert.deepEqual(listeners[0], {
+      name: "submission",
+      address: "0.0.0.0",
+      port: 10587,
+      mode: "starttls",
+      proxyProtocol: { trustedCidrs: ["10.0.0.0/8", "2001:db8::/32"] },
+    });
+    assert.equal("proxyProtocol" in (listeners[1] ?? {}), false);
+    const parsed = GatewayConfigSchema.parse(parse(gatewayConfigYaml(gateway)));
+    assert.deepEqual(parsed.listeners[0]?.proxyProtocol, { trustedCidrs: ["10.0.0.0/8", "2001:db8::/32"] });
+  });
+
   it("maps every field of the spec", () => {
     assert.deepEqual(gatewayConfig(gatewayOf(everything)), {
       hostname: "corp.mail.svc",

@@ -27,7 +27,8 @@ const seconds = (duration: string) => durationMilliseconds(duration) / 1000;
 // Relative to the configuration directory, as the gateway resolves them: in the pod they land where
 // the Deployment mounts each volume, and a copy of the volumes laid side by side anywhere else (as
 // the operator's contract tests do) works unchanged.
-const path = (dir: string, file?: string) => posix.relative(mountPaths.config, file === undefined ? dir : `${dir}/${file}`);
+const path = (dir: string, file?: string) =>
+  posix.relative(mountPaths.config, file === undefined ? dir : `${dir}/${file}`);
 
 /** A rate limit of the API (`window` a duration) as the gateway's RateLimitSchema (`windowSeconds`). */
 export function rateLimitConfig({
@@ -149,12 +150,16 @@ export function gatewayConfig(gateway: SubmissionGateway): GatewayYaml {
   const tlsConfig = tls(spec);
   return {
     hostname: `${name}.${namespace}.svc`,
-    listeners: listenerPorts(spec).map((l) => ({
-      name: l.name,
-      address: "0.0.0.0",
-      port: l.containerPort,
-      mode: l.mode,
-    })),
+    listeners: listenerPorts(spec).map((l, i) => {
+      const proxy = spec.listeners[i]?.proxyProtocol;
+      return {
+        name: l.name,
+        address: "0.0.0.0",
+        port: l.containerPort,
+        mode: l.mode,
+        ...(proxy !== undefined && { proxyProtocol: { trustedCidrs: [...proxy.trustedCIDRs] } }),
+      };
+    }),
     ...(tlsConfig !== undefined && { tls: tlsConfig }),
     auth: auth(spec),
     upstream: upstream(spec),
