@@ -21,7 +21,7 @@ const sessionId = () =>
     .toString(32)
     .padStart(16, "0");
 
-class PosternSmtpServer extends SMTPServer {
+export class PosternSmtpServer extends SMTPServer {
   readonly runtime: ListenerRuntime;
   /** smtp-server hands its callbacks the session; this leads back to the connection that owns it. */
   readonly #bySession = new WeakMap<object, PosternConnection>();
