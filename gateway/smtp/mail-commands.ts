@@ -2,6 +2,7 @@
 // transaction may start or go on, then the connection's Transaction (transaction.ts) does the rest.
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
 import { isValidMailbox } from "../policy/address.ts";
+import { chargesOf, checkCharges } from "../policy/charges.ts";
 import { maySendAs } from "../policy/senders.ts";
 import type { AuthenticatedUser } from "./auth-command.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
@@ -68,8 +69,9 @@ export function onMailFrom(
   const user = authenticatedUser(session);
   if (!user) return done(); // relay-port without AUTH: refused at RCPT, as RFC 5321 relaying is
   const lookup = (username: string) => rt.lookupUser(username);
-  const account = sendingAccount(lookup, user, session.remoteAddress);
-  if (!account) return reject("account_disabled", Replies.accountNotAllowed);
+  const accounts = sendingAccount(lookup, user, session.remoteAddress);
+  if (!accounts) return reject("account_disabled", Replies.accountNotAllowed);
+  const account = accounts.identity;
   if (!isValidMailbox(address.address)) return reject("sender_syntax", Replies.badSender);
   const config = rt.config();
   const patterns = senderPatterns(lookup, account, address.args ? address.args.AUTH : undefined);
@@ -77,15 +79,14 @@ export function onMailFrom(
   if (alignment !== "header" && !maySendAs(patterns, address.address)) {
     return reject("sender_not_owned", Replies.senderNotOwned);
   }
-  if (activeTransactions(account.username) >= config.limits.maxTransactionsPerUser) {
+  // Counted against the login and the identity it acts for, each once (policy/charges.ts).
+  const charges = chargesOf(accounts.login, accounts.identity, config.policy.rateLimit);
+  if (charges.some((c) => activeTransactions(c.key) >= config.limits.maxTransactionsPerUser)) {
     return reject("concurrent_transactions", Replies.tooManyTransactions);
   }
-  const limit = account.rateLimit ?? config.policy.rateLimit;
-  if (limit) {
-    const verdict = rt.limiter.checkMessage(account.username, limit);
-    if (!verdict.ok) {
-      return reject("rate_limit_messages", rateLimited(verdict.retryAfterSeconds, "Message"));
-    }
+  const verdict = checkCharges(charges, (key, limit) => rt.limiter.checkMessage(key, limit));
+  if (!verdict.ok) {
+    return reject("rate_limit_messages", rateLimited(verdict.retryAfterSeconds, "Message"));
   }
   const size = Number(address.args ? address.args.SIZE : undefined);
   const plan = {
@@ -93,7 +94,7 @@ export function onMailFrom(
     sender: address.address,
     patterns,
     alignment,
-    limit,
+    charges,
     declaredSize: Number.isSafeInteger(size) ? size : undefined,
   };
   Transaction.open(rt, conn.transactionClient(), plan).then(
@@ -125,11 +126,9 @@ export function onRcptTo(rt: ListenerRuntime, conn: MailConnection, address: SMT
   }
   const tx = conn.transaction;
   if (!tx) return done(smtpError(Replies.noTransaction));
-  if (tx.plan.limit) {
-    const verdict = rt.limiter.checkRecipient(tx.plan.owner, tx.plan.limit, 0);
-    if (!verdict.ok) {
-      return reject("rate_limit_recipients", rateLimited(verdict.retryAfterSeconds, "Recipient"));
-    }
+  const verdict = checkCharges(tx.plan.charges, (key, limit) => rt.limiter.checkRecipient(key, limit, 0));
+  if (!verdict.ok) {
+    return reject("rate_limit_recipients", rateLimited(verdict.retryAfterSeconds, "Recipient"));
   }
   tx.addRecipient(address.address).then(
     (refusal) => done(refusal ? smtpError(refusal) : null),

@@ -11,8 +11,8 @@ import { context, type Span, SpanKind, trace } from "@opentelemetry/api";
 import type { SMTPServerDataStream } from "smtp-server";
 import { endSpan, tracer } from "../observability/tracing.ts";
 import { countUserMessage } from "../observability/user-metrics.ts";
+import type { Charge } from "../policy/charges.ts";
 import { headerFrom } from "../policy/header-from.ts";
-import type { RateLimit } from "../policy/rate-limit-schema.ts";
 import type { Usage } from "../policy/rate-limiter.ts";
 import { maySendAs } from "../policy/senders.ts";
 import type { UpstreamTransaction } from "../relay/upstream-api.ts";
@@ -40,13 +40,14 @@ export interface TransactionClient {
 
 /** What MAIL FROM decided. */
 export interface TransactionPlan {
-  /** The canonical user whose caps, limits and upstream share the transaction counts against. */
+  /** The canonical user the mail is sent for: its upstream share and per-user metrics. */
   owner: string;
   sender: string;
   /** Sender patterns the header From must match (alignment "header" or "both"). */
   patterns: readonly string[];
   alignment: "envelope" | "header" | "both";
-  limit: RateLimit | undefined;
+  /** Whom the transaction cap and send limits count against: the login, and the identity it acts for. */
+  charges: readonly Charge[];
   /** The SIZE the client declared. */
   declaredSize: number | undefined;
 }
@@ -77,7 +78,8 @@ export class Transaction {
   readonly #rt: ListenerRuntime;
   readonly #client: TransactionClient;
   #upstream: UpstreamTransaction | undefined;
-  #usage: Usage | undefined;
+  /** Rate-limit reservations, one per charge with a limit. */
+  #usages: { key: string; usage: Usage }[] = [];
   #phase: TransactionPhase = "envelope";
   #recipients = 0;
   #size = 0;
@@ -87,8 +89,11 @@ export class Transaction {
     this.#rt = rt;
     this.#client = client;
     this.plan = plan;
-    transactionOpened(plan.owner);
-    if (plan.limit) this.#usage = rt.limiter.record(plan.owner, 0); // reserved, given back if undelivered
+    for (const { key, limit } of plan.charges) {
+      transactionOpened(key);
+      // Reserved, given back if undelivered.
+      if (limit) this.#usages.push({ key, usage: rt.limiter.record(key, 0) });
+    }
   }
 
   /** Opens the upstream transaction (MAIL FROM upstream); the refusal for the client if it fails. */
@@ -125,7 +130,7 @@ export class Transaction {
     this.#waitForClient();
     if (step.ok) {
       this.#recipients++;
-      if (this.#usage) this.#usage.recipients += 1;
+      for (const { usage } of this.#usages) usage.recipients += 1;
       return undefined;
     }
     // Logged, not counted in postern_relay_total: that counts hand-offs (one per transaction), and a
@@ -280,9 +285,9 @@ export class Transaction {
     this.#clientAnswered();
     this.#upstream?.abort();
     this.#upstream = undefined;
-    transactionClosed(this.plan.owner);
+    for (const { key } of this.plan.charges) transactionClosed(key);
     const delivered = reply !== undefined && reply.code < 300;
-    if (!delivered && this.#usage) this.#rt.limiter.forget(this.plan.owner, this.#usage);
+    if (!delivered) for (const { key, usage } of this.#usages) this.#rt.limiter.forget(key, usage);
     if (reply === undefined || reason === undefined) return;
     const result = resultOf(reply);
     this.#rt.metrics.messages.inc({
