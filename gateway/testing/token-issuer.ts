@@ -19,7 +19,8 @@ export interface TokenOptions {
 export interface TokenIssuer {
   /** The `auth.oauth` block of gateway.yaml for this issuer. */
   readonly config: { issuer: string; audience: string; jwksUrl: string };
-  /** A signed access token whose `email` claim (the gateway's default username claim) is `email`. */
+  /** A signed RFC 9068 access token whose `email` claim (the gateway's default username claim) is
+   *  `email`, verified. */
   token(email: string, options?: TokenOptions, claims?: JWTPayload): Promise<string>;
   close(): Promise<void>;
 }
@@ -49,7 +50,7 @@ export async function startTokenIssuer(): Promise<TokenIssuer> {
     config: { issuer, audience: TOKEN_AUDIENCE, jwksUrl: `${base}/jwks` },
     token(email, options = {}, claims = {}) {
       const expiresAt = options.expiresAt ?? Math.floor(Date.now() / 1000) + 3600;
-      return new SignJWT({ email, ...claims })
+      return new SignJWT({ email, email_verified: true, ...claims })
         .setProtectedHeader({ alg: ALG, kid: KID, typ: "at+jwt" })
         .setIssuer(issuer)
         .setAudience(options.audience ?? TOKEN_AUDIENCE)

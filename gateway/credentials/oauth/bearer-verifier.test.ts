@@ -57,6 +57,7 @@ function token(claims: JWTPayload = {}, signer: keyof typeof signers = "RS256"):
     exp: now() + 300,
     sub: "svc-42",
     email: "alice@example.test",
+    email_verified: true,
   };
   return new SignJWT({ ...defaults, ...claims }).setProtectedHeader({ alg, kid, typ: "at+jwt" }).sign(key);
 }
@@ -155,6 +156,38 @@ describe("bearer verifier with a local JWKS", () => {
     ["an unknown user", () => token({ email: "mallory@example.test" })],
     ["a disabled user", () => token({ email: "bob@example.test" })],
     ["an email the issuer has not verified", () => token({ email_verified: false })],
+    ["an email without email_verified", () => token({ email_verified: undefined })],
+    ["an email_verified that is not true", () => token({ email_verified: "true" })],
+    ["a token older than maxTokenAgeSeconds", () => token({ iat: now() - 3700 })],
+    ["a token without iat", () => token({ iat: undefined })],
+    [
+      "an ID token (typ JWT)",
+      () =>
+        new SignJWT({
+          iss: ISSUER,
+          aud: AUDIENCE,
+          iat: now(),
+          exp: now() + 300,
+          email: "alice@example.test",
+          email_verified: true,
+        })
+          .setProtectedHeader({ alg: "RS256", kid: "RS256-key", typ: "JWT" })
+          .sign(signers.RS256.key),
+    ],
+    [
+      "a token without typ",
+      () =>
+        new SignJWT({
+          iss: ISSUER,
+          aud: AUDIENCE,
+          iat: now(),
+          exp: now() + 300,
+          email: "alice@example.test",
+          email_verified: true,
+        })
+          .setProtectedHeader({ alg: "RS256", kid: "RS256-key" })
+          .sign(signers.RS256.key),
+    ],
     ["a token without the user claim", () => token({ email: undefined })],
     ["a non-string user claim", () => token({ email: ["alice@example.test"] })],
     ["garbage", async () => "not-a-jwt"],
@@ -176,6 +209,46 @@ describe("bearer verifier with a local JWKS", () => {
         "openid-configuration": `${ISSUER}/.well-known/openid-configuration`,
       },
     });
+  });
+
+  it("enforces the configured scope, from a scope string, a scope array or scp", async () => {
+    const v = verifier({ scope: "smtp.send" });
+    assert.equal((await v.verify(await token({ scope: "openid smtp.send" }), "", users)).kind, "ok");
+    assert.equal((await v.verify(await token({ scp: ["smtp.send"] }), "", users)).kind, "ok");
+    assert.equal((await v.verify(await token({ scope: "openid" }), "", users)).kind, "invalid");
+    assert.equal((await v.verify(await token(), "", users)).kind, "invalid", "no scope at all");
+    assert.equal((await verifier().verify(await token(), "", users)).kind, "ok", "none configured");
+  });
+
+  it("accepts the configured token types, compared as media types", async () => {
+    const typed = (typ: string) =>
+      new SignJWT({
+        iss: ISSUER,
+        aud: AUDIENCE,
+        iat: now(),
+        exp: now() + 300,
+        email: "alice@example.test",
+        email_verified: true,
+      })
+        .setProtectedHeader({ alg: "RS256", kid: "RS256-key", typ })
+        .sign(signers.RS256.key);
+    assert.equal((await verifier().verify(await typed("application/AT+JWT"), "", users)).kind, "ok");
+    assert.equal((await verifier({ tokenTypes: ["JWT"] }).verify(await typed("jwt"), "", users)).kind, "ok");
+    assert.equal(
+      (await verifier({ tokenTypes: ["JWT"] }).verify(await typed("at+jwt"), "", users)).kind,
+      "invalid",
+    );
+  });
+
+  it("takes maxTokenAgeSeconds from the configuration", async () => {
+    const old = await token({ iat: now() - 600 });
+    assert.equal((await verifier().verify(old, "", users)).kind, "ok");
+    assert.equal((await verifier({ maxTokenAgeSeconds: 300 }).verify(old, "", users)).kind, "invalid");
+  });
+
+  it("needs email_verified only when the user name comes from email", async () => {
+    const v = verifier({ usernameClaim: "sub" });
+    assert.equal((await v.verify(await token({ email_verified: undefined }), "", users)).kind, "ok");
   });
 
   it("answers unavailable while the credential store is unavailable", async () => {
