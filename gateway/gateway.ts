@@ -9,6 +9,7 @@ import pino, { type Logger } from "pino";
 import type { SMTPServer } from "smtp-server";
 import { AuthThrottle } from "./auth/throttle.ts";
 import type { GatewayConfig } from "./config/schema.ts";
+import { ConfigError } from "./config/yaml-file.ts";
 import { createSaslBackend } from "./credentials/backend.ts";
 import type { BearerVerifier } from "./credentials/oauth/bearer-verifier.ts";
 import type { CredentialStore } from "./credentials/store.ts";
@@ -31,6 +32,7 @@ import {
   resolver,
   watchedFiles,
 } from "./runtime/loaders.ts";
+import { restartOnlyChanges } from "./runtime/reload-plan.ts";
 import { type DirectoryWatcher, watchDirectories } from "./runtime/watch.ts";
 import type { AuthSettings } from "./smtp/auth-command.ts";
 import type { ListenerRuntime } from "./smtp/listener-runtime.ts";
@@ -167,17 +169,9 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
     try {
       if (kind === "policy") {
         const next = await loadPolicy(dir);
-        const restartOnly = {
-          listeners: JSON.stringify(next.listeners) !== JSON.stringify(state.config.listeners),
-          tls: (next.tls === undefined) !== (state.config.tls === undefined),
-          http: next.http.address !== state.config.http.address || next.http.port !== state.config.http.port,
-        };
-        const pending = Object.keys(restartOnly).filter((k) => restartOnly[k as keyof typeof restartOnly]);
+        const pending = restartOnlyChanges(state.config, next);
         if (pending.length > 0) {
-          logger.warn(
-            { fields: pending },
-            "these changes take effect when the pod is replaced; the rest applies now",
-          );
+          throw new ConfigError(`${pending.join(", ")}: cannot change while running; restart the gateway`);
         }
         const nextBearer = await loadBearerVerifier(next, dir);
         const nextRelay = createUpstream(next.upstream, next.hostname, resolver(dir));
@@ -215,9 +209,10 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
   let reloading: Promise<void> = Promise.resolve();
   const reload = () => {
     reloading = reloading.then(async () => {
-      const now = await fingerprints(state.config, dir);
-      // Policy first: it can move the other files.
+      // Policy first: it can move the other files or change how they are used (tls.minVersion), so
+      // each kind is fingerprinted under the policy in force once the kinds before it reloaded.
       for (const kind of ["policy", "credentials", "tls"] as const) {
+        const now = await fingerprints(state.config, dir);
         if (now[kind] === state.fingerprints[kind]) continue;
         state.fingerprints[kind] = now[kind];
         await reloadKind(kind);

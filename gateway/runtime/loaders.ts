@@ -98,8 +98,10 @@ export async function loadBearerVerifier(
 export function watchedFiles(config: GatewayConfig, dir: string): Record<ConfigKind, string[]> {
   const tls = tlsFiles(config, dir);
   const source = credentialsSource(config, dir);
+  const jwksFile = config.auth.oauth?.jwksFile;
   return {
-    policy: [join(dir, CONFIG_FILE)],
+    // The JWKS file is part of the policy: loaded with it, and reloaded when it changes.
+    policy: [join(dir, CONFIG_FILE), ...(jwksFile === undefined ? [] : [resolver(dir)(jwksFile)])],
     credentials: ["dir" in source ? join(source.dir, "..data") : source.file, ...decoyKeyFile(config, dir)],
     tls: tls ? [tls.certFile, tls.keyFile, ...(tls.clientCaFile ? [tls.clientCaFile] : [])] : [],
   };
@@ -126,7 +128,8 @@ export async function fingerprints(config: GatewayConfig, dir: string): Promise<
   return {
     policy: await fingerprint(files.policy),
     credentials: await fingerprint(files.credentials),
-    tls: await fingerprint(files.tls),
+    // The tls section too: a new minVersion or client CA path applies to the same files.
+    tls: `${await fingerprint(files.tls)}:${JSON.stringify(config.tls ?? null)}`,
   };
 }
 

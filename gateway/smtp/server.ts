@@ -81,8 +81,12 @@ export function tlsOptions(tls: TlsMaterial | undefined): Partial<SMTPServerOpti
     key: tls.key,
     cert: tls.cert,
     minVersion: tls.minVersion,
-    // A client certificate is asked for but optional; only a verified one enables EXTERNAL.
-    ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}),
+    // A client certificate is asked for but optional; only a verified one enables EXTERNAL. Unset
+    // explicitly without a CA: a reload merges these into the server's options, so a removed CA left
+    // out would stay in force.
+    ...(tls.ca
+      ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false }
+      : { ca: undefined, requestCert: false }),
   };
 }
 
