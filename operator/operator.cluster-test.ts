@@ -297,19 +297,22 @@ test("bad input becomes conditions, never a crash", async (t) => {
     await untilCondition("SmtpUser", ns, "carol", "Ready", "True", "Bound");
   });
 
-  await t.test("a gateway whose listeners collide in the container: InvalidSpec naming the field", async () => {
-    // 587 listens on container port 10587 (non-root cannot bind below 1024): the API cannot see this.
-    await apply(
-      gateway(ns, "clash", {
-        listeners: [
-          { name: "submission", port: 587, mode: "starttls" },
-          { name: "alt", port: 10587, mode: "starttls" },
-        ],
-      }),
-    );
-    const gw = await untilCondition("SubmissionGateway", ns, "clash", "Ready", "False", "InvalidSpec");
-    assert.match(conditionOf(gw, "Ready")?.message ?? "", /spec\.listeners/);
-  });
+  await t.test(
+    "a gateway whose listeners collide in the container: InvalidSpec naming the field",
+    async () => {
+      // 587 listens on container port 10587 (non-root cannot bind below 1024): the API cannot see this.
+      await apply(
+        gateway(ns, "clash", {
+          listeners: [
+            { name: "submission", port: 587, mode: "starttls" },
+            { name: "alt", port: 10587, mode: "starttls" },
+          ],
+        }),
+      );
+      const gw = await untilCondition("SubmissionGateway", ns, "clash", "Ready", "False", "InvalidSpec");
+      assert.match(conditionOf(gw, "Ready")?.message ?? "", /spec\.listeners/);
+    },
+  );
 
   await t.test("a missing TLS Secret: SecretNotFound on the gateway", async () => {
     await apply(gateway(ns, "notls", { tls: { secretRef: { name: "absent" } } }));

@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { freshNamespace, kubeConfig, kubectl, processRuns } from "../testing/cluster.ts";
 import { repoRoot, startControlPlane } from "../testing/control-plane.ts";
+import { eventually } from "../testing/eventually.ts";
 
 const run = promisify(execFile);
 const toolsBin = join(repoRoot, "hack/tools/bin");
@@ -23,29 +24,6 @@ function pinnedVersion(dir: "k8s" | "helm", module: string): string {
   const match = new RegExp(`^\\s*(?:require\\s+)?${escaped} (v\\S+)`, "m").exec(goMod);
   assert.ok(match?.[1], `${module} is not pinned in hack/tools/${dir}/go.mod`);
   return match[1];
-}
-
-/** Polls `check` until it returns something other than undefined; fails after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const result = await check();
-      if (result !== undefined) return result;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : "";
-      assert.fail(`timed out after ${timeoutMs / 1000}s waiting for ${what}${cause}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function statusCode(error: unknown): number | undefined {

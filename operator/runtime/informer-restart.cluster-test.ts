@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as k8s from "@kubernetes/client-node";
 import { freePort } from "../../gateway/testing/ports.ts";
 import { type ControlPlane, startControlPlane } from "../../hack/testing/control-plane.ts";
+import { eventually, when } from "../../hack/testing/eventually.ts";
 import { Informer } from "./informer.ts";
 
 type ConfigMap = k8s.KubernetesObject & { data?: Record<string, string> };
@@ -65,14 +66,6 @@ async function relay(targetPort: number) {
   };
 }
 
-async function eventually(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 async function namespaceWith(core: k8s.CoreV1Api, name: string, configMaps: string[]): Promise<void> {
   await core.createNamespace({ body: { metadata: { name } } });
   for (const cm of configMaps) {
@@ -127,7 +120,12 @@ test("after 410 Gone the informer relists and emits exactly the differences", as
     const before = events().length;
     await proxy.resume();
 
-    await eventually(() => events().length >= before + 3, "the relist's differences");
+    await eventually(
+      "the relist's differences",
+      when(() => events().length >= before + 3),
+      30_000,
+      25,
+    );
     assert.deepEqual(events().slice(before), ["delete a", "add d", "update b v=2"]);
     assert.ok(informer.stats.gone >= 1, `a 410 was seen (stats ${JSON.stringify(informer.stats)})`);
     assert.equal(informer.stats.lists, 2);
@@ -163,8 +161,10 @@ test("the informer recovers when the API server restarts mid-watch", async () =>
       body: { metadata: { name: "x" }, data: { v: "2" } },
     });
     await eventually(
-      () => informer.get("restart/y") !== undefined && informer.get("restart/x")?.data?.v === "2",
       "the changes made after the restart",
+      when(() => informer.get("restart/y") !== undefined && informer.get("restart/x")?.data?.v === "2"),
+      30_000,
+      25,
     );
     assert.ok(events().includes("add y"));
     assert.ok(events().includes("update x v=2"));

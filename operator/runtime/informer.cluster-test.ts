@@ -5,17 +5,10 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as k8s from "@kubernetes/client-node";
 import { freshNamespace, kubeConfig } from "../../hack/testing/cluster.ts";
+import { eventually, when } from "../../hack/testing/eventually.ts";
 import { Informer } from "./informer.ts";
 
 type ConfigMap = k8s.KubernetesObject & { data?: Record<string, string> };
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 test("informer lists, then watches adds, updates and deletes; indexes follow", async (t) => {
   const namespace = await freshNamespace(t);
@@ -77,7 +70,12 @@ test("informer lists, then watches adds, updates and deletes; indexes follow", a
     k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
   );
   await core.deleteNamespacedConfigMap({ namespace, name: "pre-2" });
-  await eventually(() => events.length >= 3, "three events");
+  await eventually(
+    "three events",
+    when(() => events.length >= 3),
+    15_000,
+    25,
+  );
   assert.deepEqual(
     events.filter((e) => !e.includes("kube-root-ca")),
     ["add new", "update pre-1 1->10", "delete pre-2 2"],
@@ -117,7 +115,12 @@ test("informer with a label selector sees only matching objects, and stop() ends
     namespace,
     body: { metadata: { name: "mine", labels: { "postern.io/gateway": "a" } } },
   });
-  await eventually(() => seen.includes("mine"), "the matching object");
+  await eventually(
+    "the matching object",
+    when(() => seen.includes("mine")),
+    15_000,
+    25,
+  );
   assert.deepEqual(seen, ["mine"]);
   await informer.stop();
   await core.createNamespacedConfigMap({

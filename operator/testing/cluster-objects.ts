@@ -1,10 +1,10 @@
 // What the operator's cluster tests do to the real API server: install the CRDs, apply and read
 // objects, and wait for the operator to converge.
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { HttpMethod, type KubernetesObject, PatchStrategy, type V1Secret } from "@kubernetes/client-node";
 import { kubeConfig, kubectl } from "../../hack/testing/cluster.ts";
 import { repoRoot } from "../../hack/testing/control-plane.ts";
+import { eventually } from "../../hack/testing/eventually.ts";
 import { isApiError, KubeClient } from "../runtime/client.ts";
 
 /** Points these helpers (and kubectl) at another control plane than the run's shared one. */
@@ -15,6 +15,8 @@ export function useKubeconfig(path: string): void {
 // Raw JSON, as the operator itself talks: client-node's typed serializer drops fields its models
 // spell differently (x-kubernetes-* in a CRD).
 const client = (): KubeClient => KubeClient.fromKubeConfig(kubeConfig());
+
+export { eventually };
 
 /** Server-side applies the generated CRDs (as a user would, with kubectl) and waits until Established. */
 export async function installCrds(): Promise<void> {
@@ -83,30 +85,6 @@ export async function remove(
     await c.request(HttpMethod.DELETE, path);
   } catch (error) {
     if (!isApiError(error, 404)) throw error;
-  }
-}
-
-/** Polls `probe` until it returns something other than undefined; fails naming `what`. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting until ${what}${lastError ? `: ${lastError}` : ""}`,
-      );
-    }
-    await sleep(200);
   }
 }
 
