@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import type { GatewayConfig } from "../config/schema.ts";
+import { logConnectionError } from "../observability/connection-log.ts";
 import { sourceAllowed } from "../policy/source-address.ts";
 import type { TlsMaterial } from "../tls/material.ts";
 import { MAX_AUTH_LINE } from "./auth-command.ts";
@@ -141,6 +142,6 @@ export function createListenerServer(runtime: ListenerRuntime, tls: TlsMaterial 
     onRcptTo: (address, session, done) => onRcptTo(runtime, server.connectionOf(session), address, done),
     onData: (stream, session, done) => onData(server.connectionOf(session), stream, done),
   });
-  server.on("error", (err) => runtime.logger.warn({ err, listener: listener.name }, "smtp connection error"));
+  server.on("error", (err) => logConnectionError(runtime.logger, listener.name, err));
   return server;
 }
