@@ -19,12 +19,20 @@ export interface UpstreamTransaction {
   abort(): void;
 }
 
+export interface BeginOptions {
+  /** The SIZE the client declared. */
+  size?: number | undefined;
+  /** The client's BODY (RFC 6152), passed on where the upstream announced 8BITMIME. */
+  body?: "7BIT" | "8BITMIME" | undefined;
+  owner: string;
+}
+
 export interface Upstream {
   /** Checks out a pooled upstream connection and sends MAIL FROM. `owner` is the user the pool's
    *  per-user share is counted for. */
   begin(
     from: string,
-    options: { size?: number | undefined; owner: string },
+    options: BeginOptions,
   ): Promise<{ ok: true; tx: UpstreamTransaction } | ({ ok: false } & UpstreamFailure)>;
   /** Closes idle connections now and busy ones when their transaction ends. */
   close(): Promise<void>;

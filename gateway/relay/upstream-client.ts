@@ -19,6 +19,12 @@ export interface UpstreamReply {
   lines: string[];
 }
 
+/** What `mail` answers, sending nothing, for 8-bit data to an upstream without 8BITMIME. */
+const NO_8BITMIME: UpstreamReply = {
+  code: 554,
+  lines: ["5.6.3 8-bit message, but the relay does not accept 8BITMIME; send it 7-bit, MIME-encoded"],
+};
+
 /** `250 first line second line`: how a reply is shown in results and logs. */
 export function replyText(reply: UpstreamReply): string {
   return `${reply.code} ${reply.lines.join(" ")}`.trim();
@@ -170,9 +176,14 @@ export class UpstreamConnection {
     return this.#extensions;
   }
 
-  async mail(from: string, size?: number): Promise<UpstreamReply> {
+  async mail(from: string, size?: number, body?: "7BIT" | "8BITMIME"): Promise<UpstreamReply> {
+    // RFC 6152 §3: 8-bit data goes only to a server that announced 8BITMIME. Without it there is no
+    // conversion here, so the transaction is refused before anything is sent (the client may send
+    // the message again 7-bit, MIME-encoded); BODY=7BIT needs no parameter where 8BITMIME is unknown.
+    if (body === "8BITMIME" && !this.#extensions.has("8BITMIME")) return NO_8BITMIME;
     const sizeParam = size !== undefined && this.#extensions.has("SIZE") ? ` SIZE=${size}` : "";
-    return this.#command(`MAIL FROM:<${safeAddress(from)}>${sizeParam}`);
+    const bodyParam = body !== undefined && this.#extensions.has("8BITMIME") ? ` BODY=${body}` : "";
+    return this.#command(`MAIL FROM:<${safeAddress(from)}>${sizeParam}${bodyParam}`);
   }
 
   async rcpt(to: string): Promise<UpstreamReply> {

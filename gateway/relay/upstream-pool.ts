@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import type { z } from "zod";
 import type { UpstreamSchema } from "../config/schema.ts";
-import type { Upstream, UpstreamStep, UpstreamTransaction } from "./upstream-api.ts";
+import type { BeginOptions, Upstream, UpstreamStep, UpstreamTransaction } from "./upstream-api.ts";
 import {
   type ConnectionOptions,
   type Credentials,
@@ -140,10 +140,10 @@ class ConnectionPool implements Upstream {
     this.#resolvePath = resolvePath;
   }
 
-  async begin(from: string, options: { size?: number | undefined; owner: string }) {
+  async begin(from: string, options: BeginOptions) {
     const { owner } = options;
     const attempt = (c: UpstreamConnection) =>
-      c.mail(from, options.size).catch((err: unknown) => err as Error);
+      c.mail(from, options.size, options.body).catch((err: unknown) => err as Error);
     let connection: UpstreamConnection;
     let reused: boolean;
     try {

@@ -6,6 +6,7 @@ import { chargesOf, checkCharges } from "../policy/charges.ts";
 import { maySendAs } from "../policy/senders.ts";
 import type { AuthenticatedUser } from "./auth-command.ts";
 import type { ListenerRuntime } from "./listener-runtime.ts";
+import { bodyType, MAIL_PARAMETERS, RCPT_PARAMETERS, unadvertisedParameter } from "./mail-parameters.ts";
 import { logMessage } from "./message-log.ts";
 import { Replies, type SmtpReply, smtpError } from "./replies.ts";
 import { senderPatterns, sendingAccount } from "./sender-account.ts";
@@ -42,6 +43,11 @@ export function onMailFrom(
   done: Done,
 ) {
   const { session } = conn;
+  // A parameter of an extension EHLO did not advertise: refused, never silently dropped.
+  if (unadvertisedParameter(address.args, MAIL_PARAMETERS) !== undefined) {
+    rt.metrics.policyRejections.inc({ reason: "unsupported_parameter" });
+    return done(smtpError(Replies.parameterNotSupported));
+  }
   // A refusal here ends a message before it started: counted, and logged like any refused message.
   const reject = (reason: string, reply: SmtpReply) => {
     rt.metrics.policyRejections.inc({ reason });
@@ -96,6 +102,7 @@ export function onMailFrom(
     alignment,
     charges,
     declaredSize: Number.isSafeInteger(size) ? size : undefined,
+    body: bodyType(address.args),
   };
   Transaction.open(rt, conn.transactionClient(), plan).then(
     (opened) => {
@@ -115,6 +122,9 @@ export function onRcptTo(rt: ListenerRuntime, conn: MailConnection, address: SMT
     rt.metrics.policyRejections.inc({ reason });
     done(smtpError(reply));
   };
+  if (unadvertisedParameter(address.args, RCPT_PARAMETERS) !== undefined) {
+    return reject("unsupported_parameter", Replies.parameterNotSupported);
+  }
   // Every recipient is a relay: the gateway delivers nowhere locally. Without AUTH, never.
   if (!authenticatedUser(session)) return reject("relay_denied", Replies.relayDenied);
   if (!isValidMailbox(address.address)) return reject("recipient_syntax", Replies.badRecipient);

@@ -27,6 +27,11 @@ export const Replies = {
   alreadyAuthenticated: { code: 503, enhanced: "5.5.1", text: "Already authenticated" },
   authInTransaction: { code: 503, enhanced: "5.5.1", text: "AUTH not permitted during a mail transaction" },
   unknownMechanism: { code: 504, enhanced: "5.5.4", text: "Unrecognized authentication mechanism" },
+  parameterNotSupported: {
+    code: 555,
+    enhanced: "5.5.4",
+    text: "MAIL FROM/RCPT TO parameters not recognized or not implemented",
+  },
   tooManyAuthFailures: {
     code: 421,
     enhanced: "4.7.0",

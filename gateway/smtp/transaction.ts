@@ -50,6 +50,8 @@ export interface TransactionPlan {
   charges: readonly Charge[];
   /** The SIZE the client declared. */
   declaredSize: number | undefined;
+  /** The BODY the client declared (RFC 6152). */
+  body: "7BIT" | "8BITMIME" | undefined;
 }
 
 /** Where the transaction is: waiting for the client's commands, receiving DATA, waiting for the
@@ -103,7 +105,11 @@ export class Transaction {
     plan: TransactionPlan,
   ): Promise<{ ok: true; tx: Transaction } | { ok: false; reply: SmtpReply }> {
     const tx = new Transaction(rt, client, plan);
-    const result = await rt.relay().begin(plan.sender, { size: plan.declaredSize, owner: plan.owner });
+    const result = await rt.relay().begin(plan.sender, {
+      size: plan.declaredSize,
+      body: plan.body,
+      owner: plan.owner,
+    });
     if (!result.ok) {
       tx.#upstreamFailed(result);
       return { ok: false, reply: result.reply };
