@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the real programs behind Postern's local control plane and cluster tests, from two Go
-# modules here whose go.mod files pin every version:
-#   k8s/   kube-apiserver, kube-controller-manager   k8s.io/kubernetes (every k8s.io/* staging module
-#                                                    replaced by its matching v0.x.y release)
+# Builds the real programs behind Postern's local cluster (control plane and node) and its tests,
+# from two Go modules here whose go.mod files pin every version:
+#   k8s/   kube-apiserver, kube-controller-manager,  k8s.io/kubernetes (every k8s.io/* staging module
+#          kube-scheduler, kubelet, kube-proxy       replaced by its matching v0.x.y release)
 #          etcd                                      go.etcd.io/etcd/server/v3 (the version
 #                                                    k8s.io/kubernetes itself pins)
 #          kubectl                                   only if the machine has none within one minor
@@ -32,10 +32,12 @@ die() {
   exit 1
 }
 
-command -v go >/dev/null || die "go is not on PATH (Go >= 1.23 is needed to build the control plane)"
-go_minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
-[[ $go_minor =~ ^[0-9]+$ && $go_minor -ge 23 ]] ||
-  die "Go >= 1.23 is needed to build the control plane; this is $(go env GOVERSION)"
+# The oldest Go that builds the pinned Kubernetes is what its go.mod says (the `go` directive).
+go_needed="$(awk '$1 == "go" { print $2; exit }' "$here/k8s/go.mod")"
+command -v go >/dev/null || die "go is not on PATH (Go >= $go_needed is needed to build Kubernetes)"
+go_have="$(go env GOVERSION | sed -E 's/^go//')"
+[[ "$(printf '%s\n' "$go_needed" "$go_have" | sort -V | head -n1)" == "$go_needed" ]] ||
+  die "Go >= $go_needed is needed to build the pinned Kubernetes; this is go$go_have"
 
 # Versions come from the go.mod files, the single place they are pinned.
 mod_version() {
@@ -47,11 +49,6 @@ helm_version="$(mod_version helm helm.sh/helm/v3)"
 [[ -n $k8s_version && -n $etcd_version && -n $helm_version ]] ||
   die "could not read the k8s.io/kubernetes, etcd and helm versions from $here/{k8s,helm}/go.mod"
 k8s_minor="$(echo "$k8s_version" | cut -d. -f2)"
-
-# The module proxy carries no commit for k8s.io/kubernetes; these are the release tags' commits.
-declare -A k8s_commits=(
-  [v1.32.2]=67a30c0adcf52bd3f56ff0893ce19966be12991f
-)
 
 # --- kubectl: the machine's, unless it is missing or too far from the apiserver --------------------
 machine_kubectl=""
@@ -77,7 +74,9 @@ find_machine_kubectl() {
 }
 find_machine_kubectl
 
-programs=(kube-apiserver kube-controller-manager etcd helm)
+# Everything these scripts link into bin/, whether built or the machine's (kubectl).
+all_programs=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd helm kubectl)
+programs=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd helm)
 [[ -z $machine_kubectl ]] && programs+=(kubectl)
 
 # --- cache key ---------------------------------------------------------------------------------------
@@ -122,13 +121,12 @@ if ((${#missing[@]} > 0)); then
   cpus="$(nproc 2>/dev/null || echo 2)"
   parallel="${POSTERN_GO_PARALLELISM:-$((cpus < 4 ? cpus : 4))}"
   log "building ${missing[*]} (kubernetes $k8s_version, etcd $etcd_version, helm $helm_version)"
-  log "into $out with $go_env, -p=$parallel; the first build takes a while (about 9 minutes on 2 cores, plus downloading the modules)"
+  log "into $out with $go_env, -p=$parallel; the first build takes a while (about 20 minutes on 2 cores, plus downloading the modules)"
 
   # Version strings come from the go.mod pins alone. The commit a release was cut from is not
   # asked of the module proxy: `go mod download -json` reports an Origin only on a fresh download
   # (never for a module already in the module cache, and not at all from some proxies), so the
-  # binaries would differ with what the machine's caches happened to hold.
-  k8s_commit="${k8s_commits[$k8s_version]:-}"
+  # binaries would differ with what the machine's caches happened to hold. gitCommit stays empty.
   build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
   ldflags=(-s -w)
@@ -141,7 +139,6 @@ if ((${#missing[@]} > 0)); then
       -X "$pkg.gitTreeState=clean"
       -X "$pkg.buildDate=$build_date"
     )
-    [[ -n $k8s_commit ]] && ldflags+=(-X "$pkg.gitCommit=$k8s_commit")
   done
   # What helm's Makefile sets.
   ldflags+=(
@@ -157,12 +154,32 @@ if ((${#missing[@]} > 0)); then
   declare -A pkgs=(
     [kube-apiserver]="k8s k8s.io/kubernetes/cmd/kube-apiserver"
     [kube-controller-manager]="k8s k8s.io/kubernetes/cmd/kube-controller-manager"
+    [kube-scheduler]="k8s k8s.io/kubernetes/cmd/kube-scheduler"
+    [kubelet]="k8s k8s.io/kubernetes/cmd/kubelet"
+    [kube-proxy]="k8s k8s.io/kubernetes/cmd/kube-proxy"
     [kubectl]="k8s k8s.io/kubernetes/cmd/kubectl"
     [etcd]="k8s go.etcd.io/etcd/server/v3"
     [helm]="helm helm.sh/helm/v3/cmd/helm"
   )
   tmp="$(mktemp -d "$cache_root/.build-$key.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
+
+  # Progress on a build of many minutes: `go build -v` names each package as it compiles it; every
+  # 30 s, how many of the programs' packages that is. Other lines (errors) pass through.
+  progress() {
+    local total="$1" module="$2" line compiled=0 shown=$SECONDS
+    while IFS= read -r line; do
+      if [[ $line =~ ^[[:alnum:]._~/-]+$ ]]; then
+        compiled=$((compiled + 1))
+        if ((SECONDS - shown >= 30)); then
+          shown=$SECONDS
+          log "$module: compiled $compiled of at most $total packages, $(((SECONDS - started) / 60))m$(((SECONDS - started) % 60))s"
+        fi
+      else
+        printf '%s\n' "$line" >&2
+      fi
+    done
+  }
 
   # One `go build` per module for all its programs, so shared packages compile once. Static
   # binaries (no cgo), as the Kubernetes release builds its server binaries.
@@ -175,8 +192,10 @@ if ((${#missing[@]} > 0)); then
     ((${#build_pkgs[@]} > 0)) || continue
     (
       cd "$here/$module"
-      CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
-        go build -p "$parallel" -trimpath -ldflags "${ldflags[*]}" -o "$tmp/" "${build_pkgs[@]}"
+      export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
+      total="$(go list -deps "${build_pkgs[@]}" | wc -l)"
+      go build -v -p "$parallel" -trimpath -ldflags "${ldflags[*]}" -o "$tmp/" "${build_pkgs[@]}" 2>&1 |
+        progress "$total" "$module"
     ) || die "go build in $here/$module failed (see above)"
   done
   # `go build -o dir/` names a main package after its last path element without the /vN suffix.
@@ -198,7 +217,7 @@ flock -u 9
 # --- link into hack/tools/bin ----------------------------------------------------------------------
 mkdir -p "$bin"
 rm -f "$bin/.key"
-for p in kube-apiserver kube-controller-manager etcd helm kubectl; do
+for p in "${all_programs[@]}"; do
   rm -f "$bin/$p"
 done
 for p in "${programs[@]}"; do
