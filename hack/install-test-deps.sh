@@ -2,18 +2,26 @@
 # Installs the real programs the test suite talks to, from Debian's packages: independent SMTP
 # clients (swaks, msmtp, gsasl, curl), Postfix for smtp-sink and as a real upstream, Dovecot for
 # doveadm-made hash fixtures and the benchmark anchor, openssl for certificates, promtool to lint
-# the metrics exposition.
+# the metrics exposition; and the local cluster's node runtime (hack/cluster/node-up.sh): containerd,
+# runc and the CNI plugins, iptables and nftables (kube-proxy's rules, and teardown), conntrack
+# (kube-proxy clears stale entries with it), gcc and libc6-dev (the static pause binary).
+# Nothing is started: Debian's policy-rc.d keeps the containerd package's service down here, and
+# node-up.sh runs containerd with its own configuration.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin" # postfix, smtp-sink and ss live in sbin
 
 need=()
 for cmd in swaks:swaks msmtp:msmtp gsasl:gsasl curl:curl smtp-sink:postfix postfix:postfix \
-           doveadm:dovecot-core openssl:openssl python3:python3 promtool:prometheus ss:iproute2; do
+           doveadm:dovecot-core openssl:openssl python3:python3 promtool:prometheus ss:iproute2 \
+           containerd:containerd runc:runc iptables:iptables nft:nftables conntrack:conntrack \
+           gcc:gcc unshare:util-linux; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || need+=("${cmd##*:}")
 done
-# swaks needs these Perl modules for TLS, AUTH and CRAM-MD5.
-for pkg in libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl; do
+# Packages with no program on PATH: the Perl modules swaks needs for TLS, AUTH and CRAM-MD5, the CNI
+# plugins (in /usr/lib/cni), libc6-dev (the static libc).
+for pkg in libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl \
+  containernetworking-plugins libc6-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
 done
 [ "${#need[@]}" -eq 0 ] && exit 0

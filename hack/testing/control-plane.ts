@@ -1,7 +1,9 @@
 // A real Kubernetes control plane (etcd + kube-apiserver + kube-controller-manager) for tests,
 // started by the same scripts as `make cluster-up` (hack/cluster/up.sh and down.sh) with its own
-// state dir and its own free ports, so it never touches a developer's cluster.
-import { execFile } from "node:child_process";
+// state dir and its own free ports, so it never touches a developer's cluster; and, for the
+// end-to-end tests, with a node (hack/cluster/node-up.sh), which is one per machine.
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,7 +13,10 @@ import { processRuns } from "./cluster.ts";
 
 export const repoRoot: string = resolve(import.meta.dirname, "../..");
 const upScript = join(repoRoot, "hack/cluster/up.sh");
+const nodeUpScript = join(repoRoot, "hack/cluster/node-up.sh");
 const downScript = join(repoRoot, "hack/cluster/down.sh");
+/** Held (flock) by whoever runs a test node on this machine: test runs take turns. */
+const NODE_LOCK = "/run/lock/postern-node.lock";
 
 export interface ControlPlanePorts {
   apiserver: number;
@@ -25,9 +30,11 @@ export interface ControlPlane {
   dir: string;
   /** Admin kubeconfig (client certificate in group system:masters). */
   kubeconfig: string;
-  /** https://127.0.0.1:<port> */
+  /** https://<address>:<port>: 127.0.0.1, or with a node its bridge's address. */
   server: string;
   ports: ControlPlanePorts;
+  /** The environment the hack/cluster scripts ran with (POSTERN_CLUSTER_DIR, the ports, ...). */
+  env: NodeJS.ProcessEnv;
   /** Stops the processes and removes the state dir. Safe to call twice. */
   stop(): Promise<void>;
   /**
@@ -64,6 +71,26 @@ export interface StartOptions {
   ownerPid?: number;
   /** Seconds up.sh waits for readiness (POSTERN_CLUSTER_TIMEOUT). Default 120. */
   timeoutSeconds?: number;
+  /** A node too: containerd, kubelet, kube-proxy and kube-scheduler (hack/cluster/node-up.sh). */
+  node?: boolean;
+}
+
+/**
+ * Takes this machine's node lock, waiting while another test run holds it; it is released by the
+ * returned function, or when this process exits (flock's holder then sees its stdin close).
+ */
+async function takeNodeLock(): Promise<() => void> {
+  const holder = spawn("flock", [NODE_LOCK, "-c", "echo locked; exec cat >/dev/null"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const waiting = setTimeout(
+    () => process.stderr.write(`waiting for ${NODE_LOCK}: another test run has the node\n`),
+    2000,
+  );
+  const [line] = (await once(holder.stdout, "data")) as [Buffer];
+  clearTimeout(waiting);
+  if (!line.toString().startsWith("locked")) throw new Error(`flock ${NODE_LOCK}: ${line}`);
+  return () => holder.stdin.end();
 }
 
 /**
@@ -71,6 +98,8 @@ export interface StartOptions {
  * Needs the binaries from `make tools` in hack/tools/bin.
  */
 export async function startControlPlane(dir?: string, options: StartOptions = {}): Promise<ControlPlane> {
+  const releaseNode = options.node ? await takeNodeLock() : () => {};
+  const script = options.node ? nodeUpScript : upScript;
   const stateDir = dir ?? (await mkdtemp(join(tmpdir(), "postern-test-cluster-")));
   const [apiserver, etcd, etcdPeer, controllerManager] = await distinctFreePorts(4);
   if (
@@ -96,16 +125,20 @@ export async function startControlPlane(dir?: string, options: StartOptions = {}
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= runScript(downScript, env).then(({ code, output }) => {
+      releaseNode();
       if (code !== 0) throw new Error(`hack/cluster/down.sh failed (exit ${code}):\n${output}`);
     });
     return stopped;
   };
 
-  const up = await runScript(upScript, env);
+  const up = await runScript(script, env);
   if (up.code !== 0) {
     await stop().catch(() => {});
-    throw new Error(`hack/cluster/up.sh failed (exit ${up.code}):\n${up.output}`);
+    throw new Error(`${script} failed (exit ${up.code}):\n${up.output}`);
   }
+  const address = /^POSTERN_APISERVER_ADDRESS=(.*)$/m.exec(
+    await readFile(join(stateDir, "ports.env"), "utf8"),
+  );
 
   const restartApiServer = async (downMs = 0): Promise<void> => {
     const pid = Number((await readFile(join(stateDir, "kube-apiserver.pid"), "utf8")).trim());
@@ -119,16 +152,17 @@ export async function startControlPlane(dir?: string, options: StartOptions = {}
       }
     }
     await sleep(downMs);
-    const again = await runScript(upScript, env);
+    const again = await runScript(script, env);
     if (again.code !== 0)
-      throw new Error(`hack/cluster/up.sh (restart) failed (exit ${again.code}):\n${again.output}`);
+      throw new Error(`${script} (restart) failed (exit ${again.code}):\n${again.output}`);
   };
 
   return {
     dir: stateDir,
     kubeconfig: join(stateDir, "kubeconfig"),
-    server: `https://127.0.0.1:${apiserver}`,
+    server: `https://${address?.[1] ?? "127.0.0.1"}:${apiserver}`,
     ports,
+    env,
     stop,
     restartApiServer,
   };
