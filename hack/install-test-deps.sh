@@ -3,10 +3,10 @@
 # clients (swaks, msmtp, gsasl, curl), Postfix for smtp-sink and as a real upstream, Dovecot for
 # doveadm-made hash fixtures and the benchmark anchor, openssl for certificates, promtool to lint
 # the metrics exposition; and the local cluster's node runtime (hack/cluster/node-up.sh): containerd,
-# runc and the CNI plugins, iptables and nftables (kube-proxy's rules, and teardown), conntrack
-# (kube-proxy clears stale entries with it), gcc and libc6-dev (the static pause binary).
-# Nothing is started: Debian's policy-rc.d keeps the containerd package's service down here, and
-# node-up.sh runs containerd with its own configuration.
+# runc and the CNI plugins, nftables (kube-proxy's rules, and the node's), gcc and libc6-dev (the
+# static pause binary).
+# node-up.sh runs a containerd of its own, with its own configuration, sockets and state; one that
+# the package starts as a service (not here: Debian's policy-rc.d keeps it down) is left alone.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin" # postfix, smtp-sink and ss live in sbin
@@ -14,8 +14,7 @@ export PATH="$PATH:/usr/sbin:/sbin" # postfix, smtp-sink and ss live in sbin
 need=()
 for cmd in swaks:swaks msmtp:msmtp gsasl:gsasl curl:curl smtp-sink:postfix postfix:postfix \
            doveadm:dovecot-core openssl:openssl python3:python3 promtool:prometheus ss:iproute2 \
-           containerd:containerd runc:runc iptables:iptables nft:nftables conntrack:conntrack \
-           gcc:gcc unshare:util-linux; do
+           containerd:containerd runc:runc nft:nftables gcc:gcc unshare:util-linux; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || need+=("${cmd##*:}")
 done
 # Packages with no program on PATH: the Perl modules swaks needs for TLS, AUTH and CRAM-MD5, the CNI
