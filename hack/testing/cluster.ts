@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import * as k8s from "@kubernetes/client-node";
+import { PooledKubeConfig } from "../../operator/runtime/kube-config.ts";
 import { repoRoot } from "./control-plane.ts";
 
 /** Whether process `pid` runs; a zombie (exited, not yet reaped by init) does not. */
@@ -48,10 +49,18 @@ export function kubeconfigPath(): string {
   );
 }
 
-/** A client-node KubeConfig for that control plane (admin, group system:masters). */
+const configs = new Map<string, k8s.KubeConfig>();
+
+/** A client-node KubeConfig for that control plane (admin, group system:masters); one per file, so
+ *  its requests share connections. */
 export function kubeConfig(): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(kubeconfigPath());
+  const path = kubeconfigPath();
+  let kc = configs.get(path);
+  if (!kc) {
+    kc = new PooledKubeConfig();
+    kc.loadFromFile(path);
+    configs.set(path, kc);
+  }
   return kc;
 }
 
@@ -69,16 +78,17 @@ function isNotFound(error: unknown): boolean {
 }
 
 /**
- * Creates a namespace with a unique name derived from the test's name, waits until its "default"
- * ServiceAccount exists (pods cannot be created before), and deletes it when the test ends.
+ * Creates a namespace with a unique name derived from the test's name (and `labels`, e.g. Pod
+ * Security's), waits until its "default" ServiceAccount exists (pods cannot be created before), and
+ * deletes it when the test ends.
  */
-export async function freshNamespace(t: TestContext): Promise<string> {
+export async function freshNamespace(t: TestContext, labels: Record<string, string> = {}): Promise<string> {
   const core = kubeConfig().makeApiClient(k8s.CoreV1Api);
   const suffix = Math.random().toString(36).slice(2, 8).padEnd(6, "0");
   const base = slug(t.name);
   const name = base === "" ? `t-${suffix}` : `t-${base}-${suffix}`;
   await core.createNamespace({
-    body: { metadata: { name, labels: { "postern.dev/test": "true" } } },
+    body: { metadata: { name, labels: { ...labels, "postern.dev/test": "true" } } },
   });
   t.after(async () => {
     try {

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
-import { HttpMethod, KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { HttpMethod, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import pino from "pino";
 import { initTracing } from "../../gateway/observability/tracing.ts";
 import { type OperatorCaches, userGatewayKey } from "../controllers/caches.ts";
@@ -19,13 +19,14 @@ import { Applier } from "../runtime/apply.ts";
 import { isApiError, KubeClient } from "../runtime/client.ts";
 import { Controller } from "../runtime/controller.ts";
 import { createEventRecorder } from "../runtime/events.ts";
+import { PooledKubeConfig } from "../runtime/kube-config.ts";
 import { LeaderElector } from "../runtime/leader-election.ts";
 import { createOperatorMetrics } from "../runtime/metrics.ts";
 import { bindAddress, type OperatorOptions, parseOperatorFlags, USAGE } from "./flags.ts";
 import { createInformers } from "./informers.ts";
 
 function loadKubeConfig(options: OperatorOptions): KubeConfig {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new PooledKubeConfig();
   if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
   else if (process.env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
   else kubeConfig.loadFromDefault();
