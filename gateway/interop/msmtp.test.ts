@@ -46,7 +46,7 @@ test("msmtp submits through the gateway", async (t) => {
         ? [`--tls-cert-file=${options.certificate.cert}`, `--tls-key-file=${options.certificate.key}`]
         : []),
       `--auth=${options.auth}`,
-      `--user=${options.user}`,
+      ...(options.user === "" ? [] : [`--user=${options.user}`]),
       ...(options.secret === undefined ? [] : ['--passwordeval=printf %s "$POSTERN_SECRET"']),
       `--from=${message.from}`,
       "--timeout=10",
@@ -152,6 +152,27 @@ test("msmtp submits through the gateway", async (t) => {
       assert.match(result.output, /^<-- 250-AUTH SCRAM-SHA-256 PLAIN LOGIN OAUTHBEARER XOAUTH2 EXTERNAL$/m);
       assert.match(result.output, /^<-- 235 2\.7\.0 Authentication successful$/m);
       await assertDeliveredOnce(gw.sink, result.token);
+    },
+  );
+
+  await t.test(
+    "EXTERNAL without a user line: msmtp's pipelined MAIL FROM gets the exchange's own 501",
+    async () => {
+      // Without --user msmtp sends "AUTH EXTERNAL", and after the server's empty 334 challenge pipelines
+      // MAIL, RCPT and DATA instead of an (empty) response. The first of them is the exchange's
+      // continuation: RFC 4954 wants the exchange's answer (501, not base64), not smtp-server's 530 for
+      // a command before AUTH — which left the exchange hanging and swallowed the client's next line.
+      const result = await msmtp({
+        ...implicit,
+        auth: "external",
+        user: "",
+        certificate: { cert: gw.pki.clientCert, key: gw.pki.clientKey },
+      });
+      assert.match(result.output, /^--> AUTH EXTERNAL$/m);
+      assert.match(result.output, /^<-- 501 5\.5\.2 Cannot decode response$/m);
+      assert.doesNotMatch(result.output, /^<-- 530 /m);
+      assert.notEqual(result.code, 0);
+      assert.deepEqual(await sinkCopies(gw.sink, result.token), []);
     },
   );
 
