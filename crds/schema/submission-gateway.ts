@@ -128,12 +128,13 @@ const bruteForce = z.object({
     .max(10000)
     .default(10)
     .describe(
-      "Failed AUTH attempts, per username and per client address, within `window` that trigger a lockout.",
+      "Failed AUTH attempts within `window` that start a penalty: per username (from any address), and per " +
+        "client address (counting distinct usernames). A penalty slows attempts down, never refuses them: " +
+        "each waits before any credential is checked, 1s doubling up to 15s, so a right password still logs in " +
+        "and nobody can lock a user out. A username is not slowed at addresses it logged in from recently.",
     ),
   window: duration("15m").describe("Period over which failures are counted."),
-  lockout: duration("15m").describe(
-    "How long a locked-out username or client address is refused without its credentials being checked.",
-  ),
+  lockout: duration("15m").describe("How long a penalized username or client address stays slowed down."),
 });
 
 const auth = z.object({
