@@ -1,97 +1,133 @@
 #!/usr/bin/env bash
-# make bench-gateway: Postern's gateway against the anchor MSA (Postfix 3.7 + Dovecot 2.3 SASL with
-# ARGON2ID hashes and auth cache), both relaying to the same smtp-sink, in one run on this machine.
-# Prints messages/s and latency for pooled and connection-per-message submission, the gateway's RSS
-# with 10,000 authenticated idle sessions, the ratios and the targets. A benchmark, not a test: it
-# exits 0 whether targets pass or miss, and non-zero only when it could not measure.
-# Knobs (environment): POOLED_SESSIONS (20), PER_MESSAGE_SESSIONS (10), IDLE_SESSIONS (10000),
-# WARMUP (2 s), DURATION (8 s), ROUNDS (3: each workload alternates between the servers this many
-# times and the table shows medians), ANCHOR_SCRIPT (../shared/anchors/postfix-msa.sh).
+# make bench-gateway: Postern's gateway against the anchor MSA (Postfix + Dovecot SASL, hack/bench/
+# anchor.sh), both relaying to the same smtp-sink, in one run on this machine, like with like: the
+# same users with the very same argon2id hashes on both sides, the same certificate (EC P-256) and
+# the same SASL mechanisms (PLAIN, LOGIN). Prints throughput, latency and CPU seconds per 1,000
+# messages for pooled, warm connection-per-message (one user) and cold connection-per-message (every
+# login a new user), the ratios against the targets, one gateway process against two workers and
+# against two replicas, and a fresh gateway's memory with 10,000 and 50,000 authenticated idle
+# sessions. A benchmark, not a test: it exits 0 whether targets pass or miss, and non-zero only
+# when it could not measure. Runs from a clean clone: it needs nothing beside the repository.
+# Knobs (environment): POOLED_SESSIONS (20), PER_MESSAGE_SESSIONS (10), COLD_USERS (1000 per round),
+# IDLE_SESSIONS (10000,50000), WARMUP (2 s), DURATION (8 s), ROUNDS (3: each workload alternates
+# between the servers this many times and the table shows medians).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export PATH="$PWD/node_modules/.bin:$PATH"
-anchor=${ANCHOR_SCRIPT:-$PWD/../shared/anchors/postfix-msa.sh}
-export ANCHOR_USER=alice@example.com ANCHOR_PASS=secret
-export BENCH_PASS=$ANCHOR_PASS
+export PATH="$PWD/node_modules/.bin:$PATH:/usr/sbin:/sbin"
+export BENCH_PASS=secret
+user=alice@example.com
+rounds=${ROUNDS:-3}
+idle_sessions=${IDLE_SESSIONS:-10000,50000}
+anchor_port=10587 sink_port=10025
 
-command -v smtp-sink >/dev/null && command -v postfix >/dev/null && command -v doveadm >/dev/null ||
+command -v smtp-sink >/dev/null && command -v postfix >/dev/null && command -v dovecot >/dev/null ||
   bash hack/install-test-deps.sh
-[ -r "$anchor" ] || { echo "bench-gateway: anchor script $anchor not found (set ANCHOR_SCRIPT)" >&2; exit 2; }
-for port in 10587 10025; do
+for port in $anchor_port $sink_port; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "bench-gateway: 127.0.0.1:$port is already in use; the anchor needs it" >&2
     exit 2
   fi
 done
-# 10,000 idle sessions are 10,000 sockets in the load generator and as many in the gateway (each a
-# process of its own, so the per-process limit applies to each).
+# Every idle session is a socket in the load generator and one in the gateway (each a process of its
+# own, so the per-process limit applies to each); as root the hard limit can be raised too.
+most=$(tr , '\n' <<<"$idle_sessions" | sort -n | tail -1)
+ulimit -Hn $((most + 10000)) 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((${IDLE_SESSIONS:-10000} + 1000)) ]; then
-  echo "bench-gateway: open-file limit $(ulimit -n) is too low for ${IDLE_SESSIONS:-10000} idle sessions" >&2
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((most + 1000)) ]; then
+  echo "bench-gateway: open-file limit $(ulimit -n) is too low for $most idle sessions (set IDLE_SESSIONS)" >&2
   exit 2
 fi
 
 work=$(mktemp -d /tmp/postern-bench.XXXXXX)
-chmod 755 "$work" # Postfix's daemons run as user postfix and must reach the anchor's queue inside
-gateway_pid=
+chmod 755 "$work" # Postfix's and Dovecot's daemons drop to their own users and must reach the anchor
+pids=()
 cleanup() {
-  if [ -n "$gateway_pid" ]; then kill "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null || true; fi
-  bash "$anchor" stop "$work/anchor" || true
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  bash hack/bench/anchor.sh stop "$work/anchor" || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "starting the anchor (Postfix + Dovecot) ..."
-bash "$anchor" start "$work/anchor"
-
 free_port() {
   node --input-type=module -e 'import { createServer } from "node:net";
     const s = createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
-smtp_port=$(free_port)
-http_port=$(free_port)
-config=$work/postern
-mkdir -p "$config/credentials"
-# The verifiers come from the gateway's own CLI, password on stdin: what rests on disk is argon2id.
-printf '%s' "$BENCH_PASS" | node gateway/cli/postern-gateway.ts verifiers --username "$ANCHOR_USER" \
-  > "$config/credentials/users.yaml"
-cat > "$config/gateway.yaml" <<YAML
+
+echo "deriving argon2id hashes for 1 warm and $((rounds * ${COLD_USERS:-1000})) cold users ..."
+mkdir -p "$work/users"
+node hack/bench/bench-users.ts --out "$work/users" --warm "$user" --cold-users "${COLD_USERS:-1000}" --rounds "$rounds"
+for round in $(seq "$rounds"); do grep -o "^cold-$round-[0-9]*@example.com" "$work/users/dovecot-users" > "$work/users/cold-$round.txt"; done
+# One certificate for both sides, of the key type Postern's standalone gateway generates.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+
+echo "starting the anchor (Postfix + Dovecot) ..."
+ANCHOR_PORT=$anchor_port SINK_PORT=$sink_port \
+  bash hack/bench/anchor.sh start "$work/anchor" "$work/users/dovecot-users" "$work/tls.crt" "$work/tls.key"
+
+# A gateway configuration directory relaying to the anchor's sink; prints "SMTP-PORT HTTP-PORT".
+gateway_config() {
+  local dir=$1 smtp http
+  smtp=$(free_port) http=$(free_port)
+  mkdir -p "$dir/credentials" "$dir/tls"
+  cp "$work/users/users.yaml" "$dir/credentials/users.yaml"
+  cp "$work/tls.crt" "$dir/tls/tls.crt"
+  cp "$work/tls.key" "$dir/tls/tls.key"
+  cat > "$dir/gateway.yaml" <<YAML
 hostname: localhost
 listeners:
-  - name: submission
-    address: 127.0.0.1
-    port: $smtp_port
-    mode: starttls
-tls:
-  generateSelfSigned: true
-auth:
-  mechanisms: [SCRAM-SHA-256, PLAIN, LOGIN]
-upstream:
-  host: 127.0.0.1
-  port: 10025
-  tls: none
-http:
-  address: 127.0.0.1
-  port: $http_port
+  - { name: submission, address: 127.0.0.1, port: $smtp, mode: starttls }
+tls: { certFile: tls/tls.crt, keyFile: tls/tls.key }
+auth: { mechanisms: [PLAIN, LOGIN] }
+upstream: { host: 127.0.0.1, port: $sink_port, tls: none }
+http: { address: 127.0.0.1, port: $http }
 YAML
+  echo "$smtp $http"
+}
 
-echo "starting Postern's gateway on 127.0.0.1:$smtp_port ..."
-node gateway/cli/postern-gateway.ts --config "$config" > "$work/gateway.log" 2>&1 &
-gateway_pid=$!
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$http_port/readyz" >/dev/null 2>&1 && break
-  kill -0 "$gateway_pid" 2>/dev/null || { cat "$work/gateway.log" >&2; exit 1; }
-  sleep 0.2
-done
+# Starts `command...` in the background, logging to $work/NAME.log; waits for /readyz on HTTP-PORT.
+start() {
+  local name=$1 http=$2
+  shift 2
+  "$@" > "$work/$name.log" 2>&1 &
+  pids+=($!)
+  started_pid=$!
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$started_pid" 2>/dev/null || { cat "$work/$name.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "bench-gateway: $name did not become ready" >&2
+  exit 1
+}
 
-# A bound on the whole comparison: 4 runs per round, plus Postfix's queue drains, idle and the pauses.
-# --foreground keeps it in this process group, so Ctrl-C reaches it and its load generators.
-rounds=${ROUNDS:-3}
-timeout --foreground $((150 + rounds * 4 * (${WARMUP:-2} + ${DURATION:-8} + 8))) node hack/bench/compare.ts \
-  --postern "127.0.0.1:$smtp_port" --postfix 127.0.0.1:10587 \
-  --gateway-pid "$gateway_pid" --postern-users "$config/credentials/users.yaml" --anchor-dir "$work/anchor" \
-  --user "$ANCHOR_USER" \
+echo "starting Postern's gateways: one process, one with 2 workers, 2 replicas, and a fresh one for idle ..."
+read -r main_smtp main_http < <(gateway_config "$work/main")
+start main "$main_http" node gateway/cli/postern-gateway.ts --config "$work/main"
+main_pid=$started_pid
+read -r workers_smtp workers_http < <(gateway_config "$work/workers")
+start workers "$workers_http" node hack/bench/cluster-gateway.ts --config "$work/workers" --workers 2
+workers_pid=$started_pid
+read -r a_smtp a_http < <(gateway_config "$work/replica-a")
+start replica-a "$a_http" node gateway/cli/postern-gateway.ts --config "$work/replica-a"
+a_pid=$started_pid
+read -r b_smtp b_http < <(gateway_config "$work/replica-b")
+start replica-b "$b_http" node gateway/cli/postern-gateway.ts --config "$work/replica-b"
+b_pid=$started_pid
+read -r idle_smtp idle_http < <(gateway_config "$work/idle")
+start idle "$idle_http" node gateway/cli/postern-gateway.ts --config "$work/idle"
+idle_pid=$started_pid
+
+# A bound on the whole comparison: cold rounds take longest on the anchor (every login a full argon2id).
+timeout --foreground $((1800 + rounds * 600)) node hack/bench/compare.ts \
+  --postern "127.0.0.1:$main_smtp" --postern-pid "$main_pid" \
+  --postfix "127.0.0.1:$anchor_port" --anchor-dir "$work/anchor" \
+  --users "$work/users/users.yaml" --cold-users "$work/users" --user "$user" \
+  --workers "127.0.0.1:$workers_smtp" --workers-pid "$workers_pid" \
+  --replicas "127.0.0.1:$a_smtp,127.0.0.1:$b_smtp" --replicas-pids "$a_pid,$b_pid" \
+  --idle "127.0.0.1:$idle_smtp" --idle-pid "$idle_pid" --idle-sessions "$idle_sessions" \
+  --local-addresses 127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5 \
   --pooled-sessions "${POOLED_SESSIONS:-20}" --per-message-sessions "${PER_MESSAGE_SESSIONS:-10}" \
-  --idle-sessions "${IDLE_SESSIONS:-10000}" --warmup "${WARMUP:-2}" --duration "${DURATION:-8}" \
-  --rounds "$rounds"
+  --warmup "${WARMUP:-2}" --duration "${DURATION:-8}" --rounds "$rounds"

@@ -3,14 +3,17 @@
 // server it measures. Prints one JSON line with its figures on stdout, and each distinct error with
 // its count on stderr. The password comes from the LOADGEN_PASS environment variable, never from argv
 // (which every user of the machine can read in ps).
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { parseTarget } from "./smtp-session.ts";
 import { idle, type LoadOptions, perMessage, pooled } from "./workloads.ts";
 
 const USAGE = `usage: LOADGEN_PASS=... node hack/bench/load-generator.ts --mode pooled|per-message|idle
-    --target HOST:PORT [--sessions N] [--user U] [--to ADDR] [--message-bytes 4096]
+    --target HOST:PORT[,HOST:PORT...] [--sessions N] [--user U] [--to ADDR] [--message-bytes 4096]
     [--warmup SECONDS] [--duration SECONDS] [--messages M]       (pooled, per-message)
-    [--in-flight N] [--hold SECONDS]                             (idle; holds until SIGTERM without --hold)
+    [--cold-users FILE]                                          (per-message: each user of FILE, one
+                                                                  per line, logs in once; then it ends)
+    [--in-flight N] [--hold SECONDS] [--local-addresses A,B...]  (idle; holds until SIGTERM without --hold)
     [--timeout SECONDS]`;
 
 function positive(name: string, text: string | undefined, orZero = false): number {
@@ -39,15 +42,21 @@ async function main(): Promise<void> {
       messages: { type: "string" },
       "in-flight": { type: "string", default: "100" },
       hold: { type: "string" },
+      "cold-users": { type: "string" },
+      "local-addresses": { type: "string" },
       timeout: { type: "string", default: "30" },
     },
   });
   const pass = process.env.LOADGEN_PASS;
   if (!values.mode || !values.target || !pass) throw new Error(`${USAGE}\n(LOADGEN_PASS must be set)`);
+  const coldUsers = values["cold-users"]
+    ? (await readFile(values["cold-users"], "utf8")).split("\n").filter(Boolean)
+    : undefined;
   const options: LoadOptions = {
-    target: parseTarget(values.target),
+    targets: values.target.split(",").map(parseTarget),
     credentials: { user: values.user, pass },
-    from: values.user,
+    coldUsers,
+    localAddresses: values["local-addresses"]?.split(","),
     to: values.to,
     messageBytes: positive("message-bytes", values["message-bytes"]),
     sessions: positive("sessions", values.sessions),

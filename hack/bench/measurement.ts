@@ -17,7 +17,10 @@ export interface ErrorCount {
 }
 
 export interface MeasurementResult {
+  /** Accepted inside the window. */
   messages: number;
+  /** Accepted at all, warm-up included: what the servers' CPU time is divided by. */
+  accepted: number;
   seconds: number;
   messagesPerSecond: number;
   latencyMs: LatencySummary;
@@ -51,6 +54,7 @@ export class Measurement {
   #windowEnd: number;
   readonly #maxMessages: number;
   readonly #latencies: number[] = [];
+  #accepted = 0;
   readonly #errors = new ErrorTally();
 
   constructor(options: WindowOptions, start: number) {
@@ -66,9 +70,15 @@ export class Measurement {
 
   /** A message accepted with a 2xx, `startedAt` and `endedAt` as the mode defines its latency. */
   success(startedAt: number, endedAt: number): void {
+    this.#accepted++;
     if (endedAt < this.#windowStart || endedAt > this.#windowEnd) return;
     this.#latencies.push(endedAt - startedAt);
     if (this.#latencies.length >= this.#maxMessages) this.#windowEnd = endedAt;
+  }
+
+  /** Every session stopped at `now`: a window that ends with its work (cold logins) ends here. */
+  finish(now: number): void {
+    this.#windowEnd = Math.max(this.#windowStart, Math.min(this.#windowEnd, now));
   }
 
   /** Anything but a 2xx: a refused command, a timeout, a dropped connection. */
@@ -80,6 +90,7 @@ export class Measurement {
     const seconds = (this.#windowEnd - this.#windowStart) / 1000;
     return {
       messages: this.#latencies.length,
+      accepted: this.#accepted,
       seconds,
       messagesPerSecond: seconds > 0 ? this.#latencies.length / seconds : 0,
       latencyMs: summarize(this.#latencies),

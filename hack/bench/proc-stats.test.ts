@@ -4,9 +4,11 @@ import {
   cpuUse,
   parseMachineTicks,
   parseMemory,
+  parseProcess,
   parseProcessTicks,
   readMemory,
   sampleCpu,
+  treeTicks,
 } from "./proc-stats.ts";
 
 test("VmRSS and VmHWM are read from /proc/<pid>/status in bytes", () => {
@@ -43,4 +45,21 @@ test("this process's own memory and CPU can be read", async () => {
   const sample = await sampleCpu(process.pid);
   assert.ok(sample.machineTicks >= sample.machineBusyTicks && sample.processTicks > 0);
   assert.equal((await sampleCpu()).processTicks, 0);
+});
+
+test("a process tree's CPU: every living descendant, with what its exited children left behind", () => {
+  const line = (pid: number, comm: string, ppid: number, u: number, s: number, cu: number, cs: number) =>
+    `${pid} (${comm}) S ${ppid} 0 0 0 -1 0 0 0 0 0 ${u} ${s} ${cu} ${cs} 20 0 1 0 0 0 0`;
+  const master = parseProcess(line(10, "master", 1, 5, 5, 100, 20));
+  assert.deepEqual(master, { pid: 10, ppid: 1, ticks: 130 });
+  const processes = [
+    master,
+    parseProcess(line(11, "smtpd", 10, 40, 10, 0, 0)),
+    parseProcess(line(12, "smtp-sink", 10, 70, 0, 0, 0)),
+    parseProcess(line(13, "dovecot (auth)", 11, 3, 0, 0, 0)),
+    parseProcess(line(20, "unrelated", 1, 999, 0, 0, 0)),
+  ];
+  assert.equal(treeTicks(processes, [10]), 130 + 50 + 70 + 3);
+  assert.equal(treeTicks(processes, [10], [12]), 130 + 50 + 3);
+  assert.equal(treeTicks(processes, [10, 20, 404]), 130 + 50 + 70 + 3 + 999);
 });

@@ -1,7 +1,7 @@
 // What the benchmark reads from /proc: a process's resident memory (now and peak) and CPU time, and the
 // machine's CPU time, so a run can say whether the server, the load generator or the machine was the
 // limit. CPU is compared in clock ticks of the same clock, so no CLK_TCK assumption is needed.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 
 export interface Memory {
@@ -85,3 +85,56 @@ export async function sampleCpu(pid?: number): Promise<CpuSample> {
 }
 
 export const CPUS = availableParallelism();
+
+/** One line of /proc/<pid>/stat: the parent, and the CPU time of the process and of its children
+ *  that have exited and been waited for (utime + stime + cutime + cstime), in clock ticks. */
+export function parseProcess(stat: string): { pid: number; ppid: number; ticks: number } {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const pid = Number(stat.slice(0, stat.indexOf(" ")));
+  const [ppid, utime, stime, cutime, cstime] = [1, 11, 12, 13, 14].map((i) => Number(fields[i]));
+  return {
+    pid,
+    ppid: ppid as number,
+    ticks: (utime as number) + (stime as number) + (cutime as number) + (cstime as number),
+  };
+}
+
+/**
+ * CPU ticks of the process trees under `roots`, without the trees under `excluded`. A child's time
+ * moves into its parent's cutime/cstime when it exits, so the sum over the living tree grows by
+ * exactly the work done, whether processes came and went meanwhile (Postfix's smtpd, cleanup and
+ * smtp; Dovecot's auth workers) or not.
+ */
+export function treeTicks(
+  processes: readonly { pid: number; ppid: number; ticks: number }[],
+  roots: readonly number[],
+  excluded: readonly number[] = [],
+): number {
+  const children = new Map<number, number[]>();
+  for (const p of processes) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+  const ticks = new Map(processes.map((p) => [p.pid, p.ticks]));
+  let total = 0;
+  const stack = roots.filter((pid) => ticks.has(pid));
+  const seen = new Set<number>(excluded);
+  while (stack.length > 0) {
+    const pid = stack.pop() as number;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    total += ticks.get(pid) ?? 0;
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+/** Every process's line of /proc/<pid>/stat (processes that exit while being read are skipped). */
+export async function readProcesses(): Promise<{ pid: number; ppid: number; ticks: number }[]> {
+  const pids = (await readdir("/proc")).filter((name) => /^\d+$/.test(name));
+  const stats = await Promise.all(
+    pids.map((pid) => readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined)),
+  );
+  return stats.filter((s): s is string => s !== undefined).map(parseProcess);
+}
+
+/** Clock ticks per second in /proc: Linux reports CPU time in USER_HZ, which is 100 on every
+ *  architecture (sysconf(_SC_CLK_TCK) says so too). */
+export const USER_HZ = 100;

@@ -31,6 +31,8 @@ export interface SessionOptions {
   timeoutMs: number;
   /** Inactivity after which the client gives up on the connection; defaults to `timeoutMs`. */
   idleTimeoutMs?: number | undefined;
+  /** The source address to connect from. */
+  localAddress?: string | undefined;
 }
 
 /** What a failure is counted as: the server's reply when it sent one, else nodemailer's error code. */
@@ -61,6 +63,7 @@ export class SmtpSession {
       new SMTPConnection({
         host: target.host,
         port: target.port,
+        ...(options.localAddress && { localAddress: options.localAddress }),
         requireTLS: true,
         tls: { rejectUnauthorized: false, secureContext: TLS_CONTEXT },
         name: "loadgen.example",

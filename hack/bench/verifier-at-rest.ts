@@ -1,25 +1,35 @@
 // Shows what each server keeps at rest for the benchmark user, without the salt and hash: the
-// connection-per-message target only counts while both keep argon2id, not a fast or plaintext verifier.
+// connection-per-message targets only count while both keep argon2id at the same cost, at least
+// OWASP's minimum — a cheaper hash on one side would make its logins cheaper, not its design better.
 import { parsePasswordHash } from "../../gateway/credentials/password-hash.ts";
 
 export interface VerifierAtRest {
-  /** As the gateway itself classifies the hash; undefined when it is no scheme the gateway knows. */
+  /** As the gateway itself classifies the hash; undefined when it is no scheme the gateway knows (or
+   *  one below the minimum cost the gateway accepts). */
   scheme: string | undefined;
+  /** Scheme and cost parameters, e.g. `argon2id m=19456,t=2,p=1`, in one form for both servers. */
+  cost: string | undefined;
   /** The hash up to its salt, e.g. `$argon2id$v=19$m=19456,p=1,t=2$`: scheme and cost, nothing secret. */
   prefix: string;
 }
 
 export function describeVerifier(stored: string): VerifierAtRest {
   let scheme: string | undefined;
+  let cost: string | undefined;
   try {
-    scheme = parsePasswordHash(stored).scheme;
+    ({ scheme, cost } = parsePasswordHash(stored));
   } catch {
     scheme = undefined;
   }
   // Salt and hash are the last two $-separated fields of every crypt-style string.
   const fields = stored.split("$");
   const prefix = fields.length > 3 ? `${fields.slice(0, -2).join("$")}$` : "(not a crypt-style hash)";
-  return { scheme, prefix };
+  return { scheme, cost, prefix };
+}
+
+/** Both servers keep argon2id at the same cost, which the gateway accepts (OWASP's minimum or more). */
+export function sameArgon2idCost(postern: VerifierAtRest, anchor: VerifierAtRest): boolean {
+  return postern.scheme === "argon2id" && anchor.scheme === "argon2id" && postern.cost === anchor.cost;
 }
 
 /** The stored password hash of `username` in a Postern users.yaml (already parsed). */

@@ -11,7 +11,13 @@ import { idle, type LoadOptions, perMessage, pooled } from "./workloads.ts";
 
 // A plain smtp-server with a TLS certificate: AUTH PLAIN is only offered after STARTTLS (the library's
 // default), so every accepted login also proves the load generator upgraded the connection.
-const seen = { connections: 0, open: 0, auths: 0, messages: [] as { bytes: number; secure: boolean }[] };
+const seen = {
+  connections: 0,
+  open: 0,
+  auths: 0,
+  users: [] as string[],
+  messages: [] as { bytes: number; secure: boolean }[],
+};
 let server: SMTPServer;
 let port: number;
 
@@ -32,7 +38,8 @@ before(async () => {
     },
     onAuth(auth, _session, done) {
       seen.auths++;
-      if (auth.username === "alice@example.com" && auth.password === "secret")
+      seen.users.push(auth.username ?? "");
+      if (auth.username?.endsWith("@example.com") && auth.password === "secret")
         return done(null, { user: auth.username });
       done(Object.assign(new Error("5.7.8 Authentication credentials invalid"), { responseCode: 535 }));
     },
@@ -60,13 +67,13 @@ after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 function reset() {
   seen.connections = 0;
   seen.auths = 0;
+  seen.users = [];
   seen.messages = [];
 }
 
 const options = (overrides: Partial<LoadOptions> = {}): LoadOptions => ({
-  target: { host: "127.0.0.1", port },
+  targets: [{ host: "127.0.0.1", port }],
   credentials: { user: "alice@example.com", pass: "secret" },
-  from: "alice@example.com",
   to: "bob@example.net",
   messageBytes: 4096,
   sessions: 2,
@@ -95,6 +102,28 @@ test("per-message: every message has its own connection, STARTTLS and AUTH", asy
   assert.equal(seen.auths, seen.connections);
   assert.equal(seen.messages.length, seen.connections);
   assert.ok(seen.messages.every((m) => m.bytes === 4096 && m.secure));
+});
+
+test("per-message, cold: each user logs in exactly once, and the run ends when all have", async () => {
+  reset();
+  const coldUsers = Array.from({ length: 7 }, (_, i) => `cold-${i}@example.com`);
+  const result = await perMessage(options({ coldUsers, sessions: 3 }), { warmupMs: 0, durationMs: 60_000 });
+  assert.equal(result.errors, 0, JSON.stringify(result.errorTexts));
+  assert.deepEqual([...seen.users].sort(), [...coldUsers].sort());
+  assert.equal(result.messages, 7);
+  assert.equal(result.accepted, 7);
+  assert.ok(result.seconds < 30, `the window ran on after the work: ${result.seconds} s`);
+});
+
+test("sessions are spread over several targets", async () => {
+  reset();
+  const targets = [
+    { host: "127.0.0.1", port },
+    { host: "127.0.0.2", port: 1 }, // nothing listens: half the sessions fail to connect
+  ];
+  const result = await pooled(options({ targets, sessions: 2 }), { warmupMs: 0, durationMs: 300 });
+  assert.equal(seen.connections, 1);
+  assert.ok(result.errors > 0);
 });
 
 test("a refused message is an error with the server's reply, not a message", async () => {

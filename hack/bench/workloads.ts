@@ -20,26 +20,33 @@ import {
 } from "./smtp-session.ts";
 
 export interface LoadOptions {
-  target: Target;
+  /** Session i connects to targets[i % targets.length] (several replicas behind one Service). */
+  targets: Target[];
   credentials: Credentials;
-  /** Envelope and header sender: the authenticated user. */
-  from: string;
+  /** Per message, instead of `credentials.user`: each of these logs in exactly once (cold logins),
+   *  and the run ends when all have. */
+  coldUsers?: string[] | undefined;
   to: string;
   messageBytes: number;
   sessions: number;
   session: SessionOptions;
+  /** Session i connects from localAddresses[i % length] (a source address has about 28,000 ports). */
+  localAddresses?: string[] | undefined;
 }
 
 // After a failed connect, a session waits this long before retrying, so a refusing server is not
 // hammered in a tight loop that would only measure the load generator.
 const RETRY_PAUSE_MS = 100;
 
-function messageFactory(options: LoadOptions): () => Buffer {
+/** A message from `from` (envelope and header sender: the authenticated user). */
+type MessageFactory = (from: string) => Buffer;
+
+function messageFactory(options: LoadOptions): MessageFactory {
   const prefix = randomBytes(6).toString("hex");
   let sequence = 0;
-  return () =>
+  return (from) =>
     composeMessage({
-      from: options.from,
+      from,
       to: options.to,
       messageId: `${prefix}.${++sequence}@loadgen.example`,
       date: new Date(),
@@ -47,10 +54,21 @@ function messageFactory(options: LoadOptions): () => Buffer {
     });
 }
 
-async function authenticatedSession(options: LoadOptions): Promise<SmtpSession> {
-  const session = await SmtpSession.open(options.target, options.session);
+function sessionOptions(options: LoadOptions, index: number): { target: Target; session: SessionOptions } {
+  const target = options.targets[index % options.targets.length] as Target;
+  const local = options.localAddresses?.[index % options.localAddresses.length];
+  return { target, session: { ...options.session, ...(local && { localAddress: local }) } };
+}
+
+async function authenticatedSession(
+  options: LoadOptions,
+  index: number,
+  credentials = options.credentials,
+): Promise<SmtpSession> {
+  const { target, session: connection } = sessionOptions(options, index);
+  const session = await SmtpSession.open(target, connection);
   try {
-    await session.login(options.credentials);
+    await session.login(credentials);
   } catch (err) {
     session.close();
     throw err;
@@ -61,21 +79,23 @@ async function authenticatedSession(options: LoadOptions): Promise<SmtpSession> 
 async function runSessions(
   options: LoadOptions,
   window: WindowOptions,
-  session: (m: Measurement, message: () => Buffer) => Promise<void>,
+  session: (m: Measurement, message: MessageFactory, index: number) => Promise<void>,
 ): Promise<MeasurementResult> {
   const measurement = new Measurement(window, performance.now());
   const message = messageFactory(options);
-  await Promise.all(Array.from({ length: options.sessions }, () => session(measurement, message)));
+  await Promise.all(Array.from({ length: options.sessions }, (_, i) => session(measurement, message, i)));
+  measurement.finish(performance.now());
   return measurement.result();
 }
 
 /** One AUTH per session, then messages back to back; latency runs from MAIL FROM to the 250 after DATA. */
 export function pooled(options: LoadOptions, window: WindowOptions): Promise<MeasurementResult> {
-  return runSessions(options, window, async (m, message) => {
+  const from = options.credentials.user;
+  return runSessions(options, window, async (m, message, index) => {
     while (m.running(performance.now())) {
       let session: SmtpSession;
       try {
-        session = await authenticatedSession(options);
+        session = await authenticatedSession(options, index);
       } catch (err) {
         m.failure(errorText(err));
         await sleep(RETRY_PAUSE_MS);
@@ -85,7 +105,7 @@ export function pooled(options: LoadOptions, window: WindowOptions): Promise<Mea
       while (!failed && m.running(performance.now())) {
         const started = performance.now();
         try {
-          await session.send(options.from, options.to, message());
+          await session.send(from, options.to, message(from));
           m.success(started, performance.now());
         } catch (err) {
           // A refused message leaves the transaction in an unknown state: start a fresh session.
@@ -99,15 +119,20 @@ export function pooled(options: LoadOptions, window: WindowOptions): Promise<Mea
   });
 }
 
-/** A new connection for every message; latency runs from connect to the 250 after DATA. */
+/** A new connection for every message; latency runs from connect to the 250 after DATA. With
+ *  `coldUsers`, each message logs in as the next of them, and the sessions stop when none is left. */
 export function perMessage(options: LoadOptions, window: WindowOptions): Promise<MeasurementResult> {
-  return runSessions(options, window, async (m, message) => {
+  const cold = options.coldUsers ? [...options.coldUsers].reverse() : undefined;
+  const nextUser = () => (cold ? cold.pop() : options.credentials.user);
+  return runSessions(options, window, async (m, message, index) => {
     while (m.running(performance.now())) {
+      const user = nextUser();
+      if (user === undefined) return;
       const started = performance.now();
       let session: SmtpSession | undefined;
       try {
-        session = await authenticatedSession(options);
-        await session.send(options.from, options.to, message());
+        session = await authenticatedSession(options, index, { user, pass: options.credentials.pass });
+        await session.send(user, options.to, message(user));
         m.success(started, performance.now());
         await session.quit();
       } catch (err) {
@@ -141,9 +166,9 @@ export async function idle(options: LoadOptions, inFlight: number): Promise<Idle
   let next = 0;
   const opener = async () => {
     while (next < options.sessions) {
-      next++;
+      const index = next++;
       try {
-        open.push(await authenticatedSession(options));
+        open.push(await authenticatedSession(options, index));
       } catch (err) {
         errors.add(errorText(err));
       }
