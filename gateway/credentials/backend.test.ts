@@ -73,10 +73,11 @@ describe("createSaslBackend", () => {
     const { publicKey, privateKey } = await generateKeyPair("ES256");
     const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] };
     const bearer = createBearerVerifier({ issuer: "https://idp.example.test", audience: "postern", jwks });
-    const token = await new SignJWT({ email: "alice@example.test" })
-      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+    const token = await new SignJWT({ email: "alice@example.test", email_verified: true })
+      .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "at+jwt" })
       .setIssuer("https://idp.example.test")
       .setAudience("postern")
+      .setIssuedAt()
       .setExpirationTime("5m")
       .sign(privateKey);
     assert.deepEqual(await createSaslBackend(store, bearer).verifyBearerToken(token, "alice@example.test"), {

@@ -102,11 +102,14 @@ test("gsasl authenticates to the gateway", async (t) => {
     ["without a client certificate", undefined],
     ["with a certificate from an untrusted CA", { cert: gw.pki.rogueCert, key: gw.pki.rogueKey }],
   ] as const) {
-    await t.test(`EXTERNAL ${name}: not offered, and 535 5.7.8 when tried anyway`, async () => {
+    await t.test(`EXTERNAL ${name}: not offered, and 504 5.5.4 when tried anyway`, async () => {
       const result = await gsasl({ mechanism: "EXTERNAL", certificate });
       assert.match(result.output, /^250-AUTH SCRAM-SHA-256 PLAIN LOGIN$/m);
       assert.match(result.output, /^AUTH EXTERNAL$/m);
-      refused(result);
+      // RFC 4954: a mechanism this connection does not offer is 504, and no failed login.
+      assert.match(result.output, /^504 5\.5\.4 Unrecognized authentication mechanism$/m);
+      assert.notEqual(result.code, 0, result.output);
+      assert.doesNotMatch(result.output, /^235 /m);
     });
   }
 });
