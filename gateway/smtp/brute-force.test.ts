@@ -212,3 +212,33 @@ test("failureDelaySeconds: a failed AUTH is answered after the delay, a successf
     );
   }
 });
+
+test("one identity key: a user penalized as josé is slowed under every spelling of the name", async (t) => {
+  const jose: TestUser = { username: "jos\u00e9@example.test", password: "jose-secret" };
+  const gw = await startTestGateway(t, {
+    users: [jose],
+    auth: {
+      bruteForce: {
+        failureDelaySeconds: 0,
+        maxDelaySeconds: 2,
+        perAddress: NEVER,
+        perUser: { maxFailures: 3, ...WINDOW },
+      },
+    },
+  });
+  for (const [spelling, address] of [
+    ["jos\u00e9@example.test", "127.0.0.2"],
+    ["JOS\u00c9@EXAMPLE.TEST", "127.0.0.3"],
+    ["\uff4a\uff4f\uff53\u00e9@example.test", "127.0.0.4"],
+  ] as const) {
+    assert.equal(await attempt(gw, spelling, "guess", address), INVALID);
+  }
+  // Decomposed (NFD): once a way around the penalty, and a right guess then showed as 454 vs 535.
+  const decomposed = "jose\u0301@example.test";
+  const wrong = await timedAttempt(gw, decomposed, "guess", "127.0.0.5");
+  assert.equal(wrong.last, INVALID);
+  assert.ok(wrong.ms >= 950, `slowed like any spelling: ${wrong.ms.toFixed(0)} ms`);
+  const right = await timedAttempt(gw, decomposed, jose.password, "127.0.0.6");
+  assert.equal(right.last, SUCCEEDED, "a right password is a login, never a different refusal");
+  assert.ok(right.ms >= 950, `${right.ms.toFixed(0)} ms`);
+});
