@@ -62,10 +62,11 @@ export interface AuthSettings {
   logger?: Logger | undefined;
 }
 
-type Outcome = "success" | "failure" | "malformed" | "cancelled" | "unavailable" | "locked" | "too-long";
+/** How an exchange that did not log in ended (the `result` label of postern_auth_attempts_total). */
+type Outcome = "failure" | "malformed" | "cancelled" | "unavailable" | "locked" | "too-long";
 
 /** The reason a failed exchange is logged with, by outcome (metrics keep their historical labels). */
-const LOGGED_REASON: Record<Exclude<Outcome, "success">, string> = {
+const LOGGED_REASON: Record<Outcome, string> = {
   failure: "invalid",
   malformed: "malformed",
   cancelled: "cancelled",
@@ -108,9 +109,7 @@ function admit(io: AuthIO, settings: AuthSettings, name: string): SmtpReply | Me
 }
 
 /** Reads one client response: the decoded bytes, or the reply that ends the exchange. */
-async function readResponse(
-  io: AuthIO,
-): Promise<Buffer | { outcome: Exclude<Outcome, "success">; reply: SmtpReply }> {
+async function readResponse(io: AuthIO): Promise<Buffer | { outcome: Outcome; reply: SmtpReply }> {
   const line = (await io.nextLine()).replace(/\r?\n$/, "");
   if (line.length > MAX_AUTH_LINE) return { outcome: "too-long", reply: Replies.authLineTooLong };
   if (line.trim() === "*") return { outcome: "cancelled", reply: Replies.authCancelled };
@@ -236,7 +235,7 @@ function lockout({ io, settings, username }: Exchange, scope: PenaltyScope | "co
 }
 
 /** Ends a failed exchange: its reply, its metric and its one log line. */
-function finish(exchange: Exchange, outcome: Exclude<Outcome, "success">, reply: SmtpReply): void {
+function finish(exchange: Exchange, outcome: Outcome, reply: SmtpReply): void {
   const { io, settings, mechanism, username } = exchange;
   settings.metrics?.authAttempts.inc({ mechanism, result: outcome });
   if (settings.logger) {
