@@ -6,7 +6,8 @@
 //   C. One credential changed among the 10,000: the API writes it causes (operator's own counter)
 //      and the time until it is in force in the bundle.
 // A benchmark, not a test: it prints figures and targets and fails only when it cannot measure.
-// Knobs: BENCH_USERS (10000), BENCH_PASSWORD_USERS (1000), BENCH_APPLY_CONCURRENCY (32).
+// Knobs: BENCH_USERS (10000), BENCH_PASSWORD_USERS (1000), BENCH_APPLY_CONCURRENCY (32),
+// OPERATOR_NODE_OPTIONS (default: the operator Deployment's, docs/operator.md#memory).
 import { availableParallelism } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KubernetesObject, V1Secret } from "@kubernetes/client-node";
@@ -25,6 +26,7 @@ const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const PASSWORD_USERS = Number(process.env.BENCH_PASSWORD_USERS ?? 1_000);
 const CONCURRENCY = Number(process.env.BENCH_APPLY_CONCURRENCY ?? 32);
 const NS = "bench";
+const OPERATOR_NODE_OPTIONS = "--max-semi-space-size=1 --max-old-space-size=144";
 
 const log = (text: string) => process.stderr.write(`bench-operator: ${text}\n`);
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
@@ -181,7 +183,11 @@ async function main(): Promise<void> {
       namespace: NS,
       kubeconfig: plane.kubeconfig,
       args: ["--leader-elect=false", "--log-level=info"],
-      ...(process.env.OPERATOR_NODE_OPTIONS && { env: { NODE_OPTIONS: process.env.OPERATOR_NODE_OPTIONS } }),
+      // As the operator's Deployment runs it (docs/operator.md#memory).
+      env: {
+        NODE_OPTIONS: process.env.OPERATOR_NODE_OPTIONS ?? OPERATOR_NODE_OPTIONS,
+        MALLOC_ARENA_MAX: "2",
+      },
     });
     const pid = operator.child.pid as number;
     await operator.waitForLog((l) => l.msg === "caches synced");
