@@ -79,7 +79,19 @@ async function bundle(namespace: string, gw: string) {
 
 test("a gateway and its users become objects, verifiers and status; changes converge", async (t) => {
   const ns = await freshNamespace(t);
-  await startOperator(t, { namespace: ns });
+  const operator = await startOperator(t, { namespace: ns });
+  await operator.waitForLog((l) => l.msg === "caches synced");
+  for (const path of ["/healthz", "/readyz"]) {
+    assert.equal((await fetch(`${operator.healthUrl}${path}`)).status, 200, path);
+  }
+  const metrics = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
+  for (const name of [
+    "controller_runtime_reconcile_total",
+    "workqueue_depth",
+    "leader_election_master_status",
+  ]) {
+    assert.match(metrics, new RegExp(`^# TYPE ${name} `, "m"), name);
+  }
   await apply(tlsSecret(ns));
   await apply(passwordSecret(ns, "alice-pw", "alice-password-1"));
   await apply(passwordSecret(ns, "bob-pw", "bob-password-1"));
