@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import pino from "pino";
+import { RawSmtp } from "../testing/raw-smtp.ts";
+import { run } from "../testing/run.ts";
+import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
 import { type MessageOutcome, messageLogFields, upstreamQueueId } from "./message-log.ts";
 
 const relayed: MessageOutcome = {
@@ -60,23 +67,58 @@ describe("the message log line", () => {
     });
   });
 
-  it("a 5xx is rejected and a 4xx deferred; the documented filter finds the client's address in both", () => {
-    const refused = (code: number) =>
-      JSON.stringify({
-        level: 30,
-        ...messageLogFields({
-          ...relayed,
-          reply: { code, enhanced: `${Math.floor(code / 100)}.7.1`, text: "no" },
-          upstreamReply: undefined,
-          reason: "header_from",
-        }),
-        msg: "message refused",
-      });
-    // docs/logging.md: the fail2ban failregex, with fail2ban's <ADDR> as an IP address pattern.
-    const failregex =
-      /^\{.*"event":"message","result":"(?:rejected|deferred)","client":"(?<addr>[0-9a-fA-F.:]+)"/;
-    assert.equal(failregex.exec(refused(550))?.groups?.addr, "192.0.2.7");
-    assert.equal(failregex.exec(refused(451))?.groups?.addr, "192.0.2.7");
-    assert.equal(failregex.exec(JSON.stringify(messageLogFields(relayed))), null);
+  it("a 5xx is rejected and a 4xx deferred", () => {
+    const reply = (code: number) => ({ code, enhanced: `${Math.floor(code / 100)}.7.1`, text: "no" });
+    assert.equal(messageLogFields({ ...relayed, reply: reply(550) }).result, "rejected");
+    assert.equal(messageLogFields({ ...relayed, reply: reply(451) }).result, "deferred");
+  });
+});
+
+/** The message filter as docs/logging.md gives it. */
+async function documentedFilter(): Promise<string> {
+  const docs = await readFile(new URL("../../docs/logging.md", import.meta.url), "utf8");
+  const block = /```ini\n(# \/etc\/fail2ban\/filter\.d\/postern-messages\.conf\n[\s\S]*?)```/.exec(docs)?.[1];
+  assert.ok(block, "docs/logging.md has the message filter");
+  return block;
+}
+
+describe("the message log of a running gateway", () => {
+  it("one line per relayed or refused message; the documented fail2ban filter finds exactly the refused client", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "postern-message-log-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, "gateway.log");
+    const logger = pino({ name: "postern-gateway" }, pino.destination({ dest: file, sync: true }));
+    const gw = await startTestGateway(t, { logger });
+    const send = async (from: string, localAddress: string) => {
+      const c = await RawSmtp.authenticated(gw.ports.submissions, ALICE, { tls: "implicit", localAddress });
+      assert.equal((await c.command(`MAIL FROM:<${ALICE.username}>`)).code, 250);
+      assert.equal((await c.command("RCPT TO:<bob@example.net>")).code, 250);
+      assert.equal((await c.command("DATA")).code, 354);
+      const reply = await c.command(`From: <${from}>\r\nSubject: log\r\n\r\nbody\r\n.`);
+      c.close();
+      return reply.code;
+    };
+    assert.equal(await send(ALICE.username, "127.0.0.2"), 250);
+    assert.equal(await send("mallory@example.test", "127.0.0.3"), 550);
+    assert.equal(await send("mallory@example.test", "127.0.0.3"), 550);
+
+    const lines = (await readFile(file, "utf8"))
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    const messages = lines.filter((l) => l.event === "message");
+    assert.deepEqual(
+      messages.map((m) => [m.result, m.client, m.reason, m.recipients]),
+      [
+        ["relayed", "127.0.0.2", "relayed", 1],
+        ["rejected", "127.0.0.3", "header_from", 1],
+        ["rejected", "127.0.0.3", "header_from", 1],
+      ],
+    );
+    const filter = join(dir, "postern-messages.conf");
+    await writeFile(filter, await documentedFilter());
+    const result = await run("fail2ban-regex", ["-o", "ip", file, filter]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.stdout.split("\n").filter(Boolean), ["127.0.0.3", "127.0.0.3"]);
   });
 });
