@@ -12,12 +12,12 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Resolves once something accepts connections on 127.0.0.1:port. */
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+/** Resolves once something accepts connections on host:port. */
+export async function waitForPort(port: number, timeoutMs = 10_000, host = "127.0.0.1"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
+      const socket = connect(port, host);
       socket.once("connect", () => {
         socket.destroy();
         resolve(true);
@@ -25,7 +25,7 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
       socket.once("error", () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port}`);
     await sleep(50);
   }
 }

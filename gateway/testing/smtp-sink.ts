@@ -18,6 +18,8 @@ export interface SmtpSink {
 export interface SmtpSinkOptions {
   /** Listen here instead of on a free port (to bring a stopped upstream back at the same address). */
   port?: number;
+  /** Listen on this address instead of 127.0.0.1 (the end-to-end tests' pods reach the node's). */
+  host?: string;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function startSmtpSink(
   const dir = await mkdtemp(join(tmpdir(), "postern-sink-"));
   await chmod(dir, 0o777); // smtp-sink writes as the unprivileged user it switches to
   const port = options.port ?? (await freePort());
+  const host = options.host ?? "127.0.0.1";
   const child: ChildProcess = spawn(
     existsSync("/usr/sbin/smtp-sink") ? "/usr/sbin/smtp-sink" : "smtp-sink",
     // As root smtp-sink must drop privileges (-u); as anyone else it may not try.
@@ -42,12 +45,12 @@ export async function startSmtpSink(
       "-d",
       `${dir}/%M.`,
       ...extraArgs,
-      `127.0.0.1:${port}`,
+      `${host}:${port}`,
       "64",
     ],
     { stdio: "ignore" },
   );
-  await waitForPort(port);
+  await waitForPort(port, 10_000, host);
   return {
     port,
     dir,
