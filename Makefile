@@ -4,8 +4,8 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE_TEST := node --test --test-reporter=spec --test-concurrency=2
 
-.PHONY: all deps test-deps run test lint typecheck unit-tests cluster-tests generate check-generated \
-        tools cluster-up cluster-down bench-gateway bench-operator clean
+.PHONY: all deps test-deps run run-standalone test lint typecheck unit-tests cluster-tests node-tests \
+        e2e-tests generate check-generated tools images cluster-up cluster-down bench-gateway bench-operator clean
 
 all: test
 
@@ -23,12 +23,17 @@ deps: node_modules/.stamp
 test-deps:
 	bash hack/install-test-deps.sh
 
-## run: the standalone gateway from examples/standalone with a local upstream sink.
-run: deps
+## run: the whole system on this machine: a cluster with a node, the operator in it, an example
+## gateway and user, an upstream sink, ports forwarded to 127.0.0.1. Ctrl-C takes it all down.
+run: deps test-deps tools
+	bash hack/run.sh
+
+## run-standalone: the gateway alone, from examples/standalone, with a local upstream sink.
+run-standalone: deps
 	bash hack/run-standalone.sh
 
 ## test: everything CI runs.
-test: deps test-deps check-generated lint typecheck unit-tests cluster-tests
+test: deps test-deps check-generated lint typecheck unit-tests cluster-tests node-tests e2e-tests
 
 lint: deps
 	biome check .
@@ -44,6 +49,16 @@ unit-tests: deps
 cluster-tests: deps tools
 	$(NODE_TEST) --test-global-setup=hack/testing/global-setup.ts "**/*.cluster-test.ts"
 
+# The node itself: up, pods, idempotence, and nothing left behind once down.
+node-tests: deps test-deps tools
+	$(NODE_TEST) "**/*.node-test.ts"
+
+# The whole system on a cluster with a node started for this run, from the image `make images` built.
+# One file at a time: the node has 2 cores here, and the timings (password rotation, failover) are
+# measured, not just checked.
+e2e-tests: deps test-deps tools images
+	$(NODE_TEST) --test-concurrency=1 --test-global-setup=hack/testing/e2e-setup.ts "**/*.e2e-test.ts"
+
 generate: deps
 	node crds/generate.ts
 
@@ -54,8 +69,13 @@ check-generated: deps
 tools:
 	bash hack/tools/build.sh
 
-cluster-up: tools
-	bash hack/cluster/up.sh
+# The Postern image (from the Containerfile) and the node's pause image, as docker-archives in
+# .cache/images/; no registry and no builder needed.
+images: deps
+	node hack/images/build.ts
+
+cluster-up: deps test-deps tools
+	bash hack/cluster/node-up.sh
 
 cluster-down:
 	bash hack/cluster/down.sh
@@ -69,4 +89,4 @@ bench-operator: deps tools
 	node hack/bench/operator.ts
 
 clean:
-	rm -rf node_modules hack/tools/bin
+	rm -rf node_modules hack/tools/bin .cache/images
