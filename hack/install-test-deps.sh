@@ -3,9 +3,9 @@
 # clients (swaks, msmtp, gsasl, curl), Postfix for smtp-sink and as a real upstream, Dovecot for
 # doveadm-made hash fixtures and the benchmark anchor, openssl for certificates, promtool to lint
 # the metrics exposition, fail2ban-regex to run the documented log filter over real gateway logs
-# (only the tool: the fail2ban service is not started here); and the local cluster's node runtime (hack/cluster/node-up.sh): containerd,
-# runc and the CNI plugins, nftables (kube-proxy's rules, and the node's), gcc and libc6-dev (the
-# static pause binary).
+# (only the tool: the fail2ban service is not started here); and the local cluster's node runtime
+# (hack/cluster/node-up.sh): containerd, runc and the CNI plugins, nftables (kube-proxy's rules, and
+# the node's), gcc and libc6-dev (the static pause binary).
 # node-up.sh runs a containerd of its own, with its own configuration, sockets and state; one that
 # the package starts as a service (not here: Debian's policy-rc.d keeps it down) is left alone.
 # Idempotent: does nothing when everything is present.
