@@ -26,6 +26,7 @@ import {
   type IdleFigures,
   type IdleTarget,
   judgeIdle,
+  judgeLarge,
   judgePerMessage,
   judgePooled,
   type LoadFigures,
@@ -50,7 +51,7 @@ const QUEUE_DRAIN_TIMEOUT_MS = 60_000;
 const COLD_RUN_CAP_SECONDS = 600;
 
 type Server = "postern" | "postfix";
-type Mode = "pooled" | "per-message" | "cold";
+type Mode = "pooled" | "per-message" | "cold" | "large";
 type LoadResult = MeasurementResult & { loadGeneratorCpuPercent: number };
 
 interface Run {
@@ -77,6 +78,8 @@ const { values } = parseArgs({
     replicas: { type: "string" },
     "replicas-pids": { type: "string" },
     idle: { type: "string" },
+    large: { type: "string" },
+    "large-pid": { type: "string" },
     "idle-pid": { type: "string" },
     "idle-sessions": { type: "string", default: TARGETS.idle.map((t) => t.sessions).join(",") },
     "local-addresses": { type: "string" },
@@ -174,7 +177,14 @@ interface Target {
 async function load(target: Target, mode: Mode, round: number, extra: string[] = []): Promise<Run> {
   const label = `${target.server} ${mode}`;
   const args = ["--mode", mode === "pooled" ? "pooled" : "per-message", "--target", target.address];
-  if (mode === "cold") {
+  if (mode === "large") {
+    const { sessions, messageBytes } = TARGETS.large;
+    // A little under the size limit, so the Received header each server adds still fits.
+    args.push("--sessions", String(sessions), "--message-bytes", String(messageBytes - 4096));
+    args.push("--warmup", "0", "--duration", String(COLD_RUN_CAP_SECONDS), "--messages", String(sessions));
+    // One user per session, as 50 people sending at once: one user's transactions are capped.
+    args.push("--timeout", "300", "--cold-users", join(coldDir, "cold-1.txt"));
+  } else if (mode === "cold") {
     args.push(
       "--sessions",
       values["per-message-sessions"],
@@ -280,7 +290,7 @@ function runLine(mode: Mode, run: Run): string {
 }
 
 /** One process against workers sharing its listeners and against replicas on their own ports. */
-async function multiCore(single: Record<Mode, LoadFigures>): Promise<string[][]> {
+async function multiCore(single: Record<"pooled" | "per-message", LoadFigures>): Promise<string[][]> {
   const variants: { name: string; address?: string | undefined; pids?: string | undefined }[] = [
     { name: "2 workers, one process (node:cluster)", address: values.workers, pids: values["workers-pid"] },
     { name: "2 replicas (two processes)", address: values.replicas, pids: values["replicas-pids"] },
@@ -327,7 +337,7 @@ async function main(): Promise<void> {
     postern: { server: "postern", address: postern, roots: await rootsOf("postern") },
     postfix: { server: "postfix", address: postfix, roots: await rootsOf("postfix") },
   };
-  const runs: Record<Mode, Run[]> = {
+  const runs: Record<Exclude<Mode, "large">, Run[]> = {
     pooled: await compare("pooled", targets),
     "per-message": await compare("per-message", targets),
     cold: await compare("cold", targets),
@@ -338,6 +348,18 @@ async function main(): Promise<void> {
     cold: figures(runs.cold, "postern"),
   };
   const multiCoreRows = await multiCore(posternFigures);
+
+  // Large messages on a gateway of their own, so its peak RSS is theirs alone.
+  let large: { postern: Run; postfix: Run; hwmBytes: number } | undefined;
+  if (values.large && values["large-pid"]) {
+    const pid = Number(values["large-pid"]);
+    const postern = await load({ server: "postern", address: values.large, roots: [pid] }, "large", 1);
+    large = {
+      postern,
+      postfix: await load(targets.postfix, "large", 1),
+      hwmBytes: (await readMemory(pid)).hwmBytes,
+    };
+  }
 
   const idleRuns: { target: IdleTarget; figures: IdleRun }[] = [];
   if (values.idle && values["idle-pid"]) {
@@ -353,7 +375,7 @@ async function main(): Promise<void> {
 
   const header = ["mode", "Postern msg/s", "p50", "p99", "err", "CPU/1,000", "Postfix msg/s", "p50", "p99"];
   const rows = [[...header, "err", "CPU/1,000", "ratio", "target", "result"]];
-  const row = (mode: Mode, name: string, verdict: Verdict, target: string) => [
+  const row = (mode: Exclude<Mode, "large">, name: string, verdict: Verdict, target: string) => [
     name,
     ...loadCells(figures(runs[mode], "postern")),
     ...loadCells(figures(runs[mode], "postfix")),
@@ -389,6 +411,27 @@ async function main(): Promise<void> {
       `≥ ${TARGETS.perMessageColdRatio}×, same argon2id cost`,
     ),
   );
+  if (large) {
+    const mib = (run: Run) =>
+      `${formatRate((run.result.messagesPerSecond * TARGETS.large.messageBytes) / 1024 ** 2)} MiB/s`;
+    rows.push([
+      `${TARGETS.large.sessions} × 25 MiB at once`,
+      `${formatRate(large.postern.result.messagesPerSecond)} (${mib(large.postern)})`,
+      formatMs(large.postern.result.latencyMs.p50),
+      `peak ${formatMiB(large.hwmBytes)}`,
+      String(large.postern.result.errors),
+      formatCpu(large.postern.figures.cpuSecondsPer1000),
+      `${formatRate(large.postfix.result.messagesPerSecond)} (${mib(large.postfix)})`,
+      formatMs(large.postfix.result.latencyMs.p50),
+      "",
+      String(large.postfix.result.errors),
+      formatCpu(large.postfix.figures.cpuSecondsPer1000),
+      ...verdictCells(
+        judgeLarge(large.postern.figures, large.postern.result.accepted, large.hwmBytes),
+        `peak ≤ ${formatMiB(TARGETS.large.rssBytes)}, all relayed`,
+      ),
+    ]);
+  }
   for (const { target, figures: f } of idleRuns) {
     rows.push([
       `idle (${f.sessions} sessions)`,

@@ -12,7 +12,8 @@ const USAGE = `usage: LOADGEN_PASS=... node hack/bench/load-generator.ts --mode 
     --target HOST:PORT[,HOST:PORT...] [--sessions N] [--user U] [--to ADDR] [--message-bytes 4096]
     [--warmup SECONDS] [--duration SECONDS] [--messages M]       (pooled, per-message)
     [--cold-users FILE]                                          (per-message: each user of FILE, one
-                                                                  per line, logs in once; then it ends)
+                                                                  per line, logs in once; then it ends;
+                                                                  pooled: session i is user i)
     [--in-flight N] [--hold SECONDS] [--local-addresses A,B...]  (idle; holds until SIGTERM without --hold)
     [--timeout SECONDS]`;
 

@@ -5,6 +5,7 @@ import {
   cpuSecondsPer1000,
   formatTable,
   judgeIdle,
+  judgeLarge,
   judgePerMessage,
   judgePooled,
   TARGETS,
@@ -89,4 +90,12 @@ test("rounds combine into the median of each figure, with every round's errors",
   });
   assert.equal(combineRounds([figures(900, 60), figures(1000, 40)]).messagesPerSecond, 950);
   assert.deepEqual(combineRounds([figures(0, null)]).latencyMs, { p50: null, p99: null });
+});
+
+test("large messages pass with every one relayed and the gateway's peak within 300 MiB", () => {
+  const ok = figures(2, 100);
+  assert.equal(judgeLarge(ok, 50, TARGETS.large.rssBytes).pass, true);
+  assert.equal(judgeLarge(ok, 50, TARGETS.large.rssBytes + 1).pass, false);
+  assert.equal(judgeLarge(ok, 49, 100).pass, false);
+  assert.equal(judgeLarge(figures(2, 100, 1), 50, 100).pass, false);
 });

@@ -29,6 +29,8 @@ export const TARGETS = {
   pooledRatio: 3,
   perMessageWarmRatio: 10,
   perMessageColdRatio: 1.5,
+  /** Concurrent large messages, streamed: the gateway's peak RSS while relaying them. */
+  large: { sessions: 50, messageBytes: 25 * 1024 ** 2, rssBytes: 300 * 1024 ** 2 },
   /** Authenticated idle sessions and the gateway's peak RSS holding them. */
   idle: [
     { sessions: 10_000, rssBytes: 512 * 1024 ** 2 },
@@ -99,6 +101,14 @@ export function judgePerMessage(
 export function judgeIdle(idle: IdleFigures, target: IdleTarget): Verdict {
   const allUp = idle.sessions >= target.sessions && idle.authenticated === idle.sessions && idle.errors === 0;
   return { ratio: null, pass: allUp && idle.hwmBytes <= target.rssBytes };
+}
+
+/** Large messages: every one relayed, and the peak within the target. */
+export function judgeLarge(figures: LoadFigures, messages: number, hwmBytes: number): Verdict {
+  return {
+    ratio: null,
+    pass: figures.errors === 0 && messages >= TARGETS.large.sessions && hwmBytes <= TARGETS.large.rssBytes,
+  };
 }
 
 export function formatCpu(value: number | null): string {

@@ -115,6 +115,14 @@ test("per-message, cold: each user logs in exactly once, and the run ends when a
   assert.ok(result.seconds < 30, `the window ran on after the work: ${result.seconds} s`);
 });
 
+test("pooled with cold users: session i logs in and sends as user i", async () => {
+  reset();
+  const coldUsers = ["u1@example.com", "u2@example.com", "u3@example.com"];
+  const result = await pooled(options({ coldUsers, sessions: 3 }), { warmupMs: 0, durationMs: 300 });
+  assert.equal(result.errors, 0, JSON.stringify(result.errorTexts));
+  assert.deepEqual([...seen.users].sort(), coldUsers);
+});
+
 test("sessions are spread over several targets", async () => {
   reset();
   const targets = [

@@ -88,14 +88,17 @@ async function runSessions(
   return measurement.result();
 }
 
-/** One AUTH per session, then messages back to back; latency runs from MAIL FROM to the 250 after DATA. */
+/** One AUTH per session, then messages back to back; latency runs from MAIL FROM to the 250 after DATA.
+ *  With `coldUsers`, session i logs in as the i-th of them. */
 export function pooled(options: LoadOptions, window: WindowOptions): Promise<MeasurementResult> {
-  const from = options.credentials.user;
   return runSessions(options, window, async (m, message, index) => {
+    // With `coldUsers`, session i is user i (many users at once, each within its own limits).
+    const from = options.coldUsers?.[index % options.coldUsers.length] ?? options.credentials.user;
+    const credentials = { user: from, pass: options.credentials.pass };
     while (m.running(performance.now())) {
       let session: SmtpSession;
       try {
-        session = await authenticatedSession(options, index);
+        session = await authenticatedSession(options, index, credentials);
       } catch (err) {
         m.failure(errorText(err));
         await sleep(RETRY_PAUSE_MS);
