@@ -3,7 +3,8 @@
 # clients (swaks, msmtp, gsasl, curl), Postfix for smtp-sink and as a real upstream, Dovecot for
 # doveadm-made hash fixtures and the benchmark anchor, openssl for certificates, promtool to lint
 # the metrics exposition, fail2ban-regex to run the documented log filter over real gateway logs
-# (only the tool: the fail2ban service is not started here); and the local cluster's node runtime
+# (only the tool: the fail2ban service is not started here), HAProxy as a real PROXY protocol sender
+# (the tests run their own instances); and the local cluster's node runtime
 # (hack/cluster/node-up.sh): containerd, runc and the CNI plugins, nftables (kube-proxy's rules, and
 # the node's), gcc and libc6-dev (the static pause binary).
 # node-up.sh runs a containerd of its own, with its own configuration, sockets and state; one that
@@ -16,7 +17,7 @@ need=()
 for cmd in swaks:swaks msmtp:msmtp gsasl:gsasl curl:curl smtp-sink:postfix postfix:postfix \
            doveadm:dovecot-core openssl:openssl python3:python3 promtool:prometheus ss:iproute2 \
            containerd:containerd runc:runc nft:nftables gcc:gcc unshare:util-linux \
-           fail2ban-regex:fail2ban; do
+           fail2ban-regex:fail2ban haproxy:haproxy; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || need+=("${cmd##*:}")
 done
 # Packages with no program on PATH: the Perl modules swaks needs for TLS, AUTH and CRAM-MD5, the CNI
