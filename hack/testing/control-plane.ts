@@ -4,9 +4,9 @@
 // end-to-end tests, with a node (hack/cluster/node-up.sh), which is one per machine.
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../gateway/testing/ports.ts";
 import { processRuns } from "./cluster.ts";
@@ -80,6 +80,7 @@ export interface StartOptions {
  * returned function, or when this process exits (flock's holder then sees its stdin close).
  */
 async function takeNodeLock(): Promise<() => void> {
+  await mkdir(dirname(NODE_LOCK), { recursive: true });
   const holder = spawn("flock", [NODE_LOCK, "-c", "echo locked; exec cat >/dev/null"], {
     stdio: ["pipe", "pipe", "inherit"],
   });
