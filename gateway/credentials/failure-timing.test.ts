@@ -91,13 +91,25 @@ describe("failure timing", () => {
     }
   });
 
+  it("fixes the floor when a check begins: the check's own duration counts only for later ones", async () => {
+    const timing = new FailureTiming();
+    const hash = parsePasswordHash(`{SHA512-CRYPT}${unixcrypt.encrypt("x", "$6$rounds=1000$c2FsdA")}`);
+    await (await timing.begin([hash])).pad(); // calibrated: a check of this cost takes a few ms
+    const padding = await timing.begin([hash]);
+    await timing.measure(hash, () => new Promise((resolve) => setTimeout(resolve, 150))); // a slow one
+    const started = performance.now();
+    await padding.pad();
+    assert.ok(performance.now() - started < 50, "its floor was set before it ran");
+    assert.ok(timing.floorMs([hash]) >= 290, "later checks wait for twice its time");
+  });
+
   it("pads to twice the slowest recent check of any cost the store holds, and measures every check", async () => {
     const timing = new FailureTiming();
     const fast = parsePasswordHash(`{SHA512-CRYPT}${unixcrypt.encrypt("x", "$6$rounds=1000$c2FsdA")}`);
     const slow = parsePasswordHash(`{BLF-CRYPT}${bcrypt.hashSync("x", 8)}`);
     await timing.measure(slow, () => new Promise((resolve) => setTimeout(resolve, 60)));
     const started = performance.now();
-    await timing.pad(started, [fast, slow]);
+    await (await timing.begin([fast, slow])).pad();
     const waited = performance.now() - started;
     assert.ok(timing.floorMs([fast, slow]) >= 110, `floor ${timing.floorMs([fast, slow])}`);
     assert.ok(waited >= 110, `a failure needing only the fast hash still waited ${waited.toFixed(1)} ms`);

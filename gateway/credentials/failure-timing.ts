@@ -4,10 +4,13 @@
 // an attacker which names exist (and which scheme each uses).
 //
 // So every failure is answered no sooner than MARGIN times the slowest recent check of any hash cost the
-// store holds (and the decoy's), counted from when the check began. Durations are measured, not assumed:
-// each cost is timed once when first needed and again at every real check, keeping the last few per
-// cost, so the floor follows the machine's load (a busy node makes every check slower, and the floor with
-// it). Only time passes while padding: no extra hashing, so guessing costs the gateway no more CPU.
+// store holds (and the decoy's), as that floor stood when the check began, counted from then. Durations
+// are measured, not assumed: each cost is timed once when first needed and again at every real check,
+// keeping the last few per cost, so the floor follows the machine's load (a busy node makes every check
+// slower, and the floor with it). The floor is fixed before the check: were a check's own duration part
+// of its floor, a check slowed by contention (bcrypt shares the event loop) would wait longer than the
+// others, and its kind would show in the time. Only time passes while padding: no extra hashing, so
+// guessing costs the gateway no more CPU.
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type PasswordHash, verifyPasswordHash } from "./password-hash.ts";
@@ -32,12 +35,17 @@ export class FailureTiming {
     }
   }
 
-  /** Resolves once a failure whose check began at `started` (performance.now()) may be answered, given
-   *  the hashes that could have been checked: every cost the store holds, and the decoy. */
-  async pad(started: number, hashes: readonly PasswordHash[]): Promise<void> {
+  /** Called as a check begins, with the hashes that could be checked (every cost the store holds, and
+   *  the decoy); `pad` then resolves once a failure may be answered. */
+  async begin(hashes: readonly PasswordHash[]): Promise<{ pad(): Promise<void> }> {
     await Promise.all(hashes.map((hash) => this.#calibrate(hash)));
-    const wait = started + this.floorMs(hashes) - performance.now();
-    if (wait > 0) await sleep(wait);
+    const deadline = performance.now() + this.floorMs(hashes);
+    return {
+      async pad() {
+        const wait = deadline - performance.now();
+        if (wait > 0) await sleep(wait);
+      },
+    };
   }
 
   /** The current floor for these hashes, in milliseconds. */

@@ -101,10 +101,10 @@ export class CredentialStore {
     if (!this.#available) return UNAVAILABLE;
     // Says nothing about the user, so it needs no padding (and must not cost a hash).
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) return INVALID;
-    const started = performance.now();
     const decoy = await decoyPasswordHash();
+    const padding = await this.#timing.begin([decoy, ...this.#costs]);
     const verdict = await this.#check(username, password, decoy);
-    if (verdict.kind === "invalid") await this.#timing.pad(started, [decoy, ...this.#costs]);
+    if (verdict.kind === "invalid") await padding.pad();
     return verdict;
   }
 
