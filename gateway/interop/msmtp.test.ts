@@ -108,6 +108,14 @@ test("msmtp submits through the gateway", async (t) => {
     { name: "a token for another audience", user: ALICE.username, token: { audience: "other" } },
     { name: "a token signed with a key not in the JWKS", user: ALICE.username, token: { forged: true } },
     { name: "a valid token for a user the gateway does not know", user: eve, token: {} },
+    { name: "an ID token (typ JWT), not an access token", user: ALICE.username, token: { typ: "JWT" } },
+    { name: "a token issued two hours ago", user: ALICE.username, token: { issuedAt: now() - 7200 } },
+    {
+      name: "a token that does not say its email is verified",
+      user: ALICE.username,
+      token: {},
+      claims: { email_verified: undefined },
+    },
   ];
 
   for (const [auth, method] of [
@@ -125,7 +133,7 @@ test("msmtp submits through the gateway", async (t) => {
 
     for (const bad of badTokens) {
       await t.test(`${method} with ${bad.name}: the RFC 7628 error challenge, then 535 5.7.8`, async () => {
-        const secret = await issuer.token(bad.user, bad.token);
+        const secret = await issuer.token(bad.user, bad.token, "claims" in bad ? bad.claims : {});
         const result = await msmtp({ ...starttls, auth, user: bad.user, secret });
         await assertRefused(result, method);
         const challenge = /^<-- 334 (\S+)$/m.exec(result.output)?.[1] ?? "";

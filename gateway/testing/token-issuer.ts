@@ -14,6 +14,10 @@ export interface TokenOptions {
   expiresAt?: number;
   /** Sign with a key that is not in the published JWKS (same kid, so only the signature is wrong). */
   forged?: boolean;
+  /** The `typ` header; default `at+jwt` (RFC 9068). */
+  typ?: string;
+  /** Issued-at in seconds since the epoch; default an hour before expiry. */
+  issuedAt?: number;
 }
 
 export interface TokenIssuer {
@@ -51,11 +55,11 @@ export async function startTokenIssuer(): Promise<TokenIssuer> {
     token(email, options = {}, claims = {}) {
       const expiresAt = options.expiresAt ?? Math.floor(Date.now() / 1000) + 3600;
       return new SignJWT({ email, email_verified: true, ...claims })
-        .setProtectedHeader({ alg: ALG, kid: KID, typ: "at+jwt" })
+        .setProtectedHeader({ alg: ALG, kid: KID, typ: options.typ ?? "at+jwt" })
         .setIssuer(issuer)
         .setAudience(options.audience ?? TOKEN_AUDIENCE)
         .setSubject(email)
-        .setIssuedAt(expiresAt - 3600)
+        .setIssuedAt(options.issuedAt ?? expiresAt - 3600)
         .setExpirationTime(expiresAt)
         .sign(options.forged ? forged.privateKey : trusted.privateKey);
     },
