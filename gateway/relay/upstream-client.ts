@@ -156,6 +156,10 @@ export class UpstreamConnection {
             options.connectionTimeoutMs,
             where,
           );
+    // One command or message part at a time, each awaited: Nagle's algorithm would hold a short
+    // write (the end-of-data line after the message) until the previous segment's delayed ACK, some
+    // 40 ms per message.
+    socket.setNoDelay(true);
     const connection = new UpstreamConnection(socket, options);
     try {
       await connection.#handshake();
