@@ -19,7 +19,7 @@ import {
   stringMap,
   url,
 } from "./common.ts";
-import { duration } from "./duration.ts";
+import { duration, durationText } from "./duration.ts";
 import { affinity, labelSelector, quantity, resourceRequirements, toleration } from "./kubernetes.ts";
 import { parser } from "./parse.ts";
 
@@ -95,8 +95,23 @@ const oauth = z.object({
     .max(256)
     .default("email")
     .describe(
-      "Claim naming the user; it must equal the username the client sends and an SmtpUser's username.",
+      "Claim naming the user; it must equal the username the client sends and an SmtpUser's username. " +
+        "With email, the token must also carry email_verified: true.",
     ),
+  tokenTypes: setList(z.string().min(1).max(64), 8)
+    .min(1)
+    .default(["at+jwt"])
+    .describe(
+      "JWT typ headers accepted (compared case-insensitively, application/ optional). RFC 9068 access tokens " +
+        "(at+jwt) by default, so an ID token from the same issuer is no access token; list JWT for issuers " +
+        "whose access tokens say only that.",
+    ),
+  scopes: setList(z.string().min(1).max(256), 16)
+    .default([])
+    .describe("Scopes every token must carry, in its scope (or scp) claim."),
+  maxTokenAge: durationText({ wholeSeconds: true })
+    .default("1h")
+    .describe("Oldest token accepted, by its iat claim (which is then required)."),
 });
 
 const external = z.object({

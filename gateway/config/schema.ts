@@ -83,7 +83,7 @@ export const OAuthSchema = z
      *  another kind of JWT from the same issuer is not taken for an access token. */
     tokenTypes: z.array(z.string().min(1)).min(1).default(["at+jwt"]),
     /** Oldest token accepted, from its `iat` (required); bounds replay of a leaked long-lived token. */
-    maxTokenAgeSeconds: z.number().int().min(60).max(86_400).default(3600),
+    maxTokenAgeSeconds: z.number().int().min(1).default(3600),
   })
   .refine((o) => (o.jwksUrl === undefined) !== (o.jwksFile === undefined), {
     message: "exactly one of jwksUrl and jwksFile is required",

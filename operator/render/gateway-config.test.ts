@@ -91,6 +91,9 @@ describe("gateway.yaml", () => {
           audience: "smtp",
           jwksFile: "../jwks/jwks.json",
           usernameClaim: "preferred_username",
+          tokenTypes: ["at+jwt", "JWT"],
+          scope: "smtp.send openid",
+          maxTokenAgeSeconds: 1800,
         },
         certificateIdentity: "subject.CN",
         bruteForce: {
@@ -187,6 +190,8 @@ describe("gateway.yaml", () => {
       audience: "smtp",
       jwksUrl: "https://id.example.com/keys",
       usernameClaim: "email",
+      tokenTypes: ["at+jwt"],
+      maxTokenAgeSeconds: 3600,
     });
     assert.equal(config.auth?.certificateIdentity, "subjectAltName.email");
     assert.deepEqual(config.upstream.auth, {

@@ -81,6 +81,9 @@ function auth({ auth }: Spec): Auth {
           ? { jwksUrl: oauth.jwksURI }
           : { jwksFile: path(mountPaths.jwks, fileNames.jwks) }),
         usernameClaim: oauth.usernameClaim,
+        tokenTypes: [...oauth.tokenTypes],
+        ...(oauth.scopes.length > 0 && { scope: oauth.scopes.join(" ") }),
+        maxTokenAgeSeconds: seconds(oauth.maxTokenAge),
       },
     }),
     ...(external !== undefined && { certificateIdentity: certificateIdentity[external.identity] }),

@@ -47,6 +47,9 @@ export const everything: Partial<Spec> = {
       audience: "smtp",
       jwksSecretRef: { name: "corp-jwks" },
       usernameClaim: "preferred_username",
+      tokenTypes: ["at+jwt", "JWT"],
+      scopes: ["smtp.send", "openid"],
+      maxTokenAge: "30m",
     },
     external: {
       clientCASecretRef: { name: "corp-client-ca", key: "bundle.pem" },
