@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 // postern-gateway: runs the submission gateway from a configuration directory, or prints the
 // verifiers for a password so a users file never holds the password itself.
 import { readFileSync } from "node:fs";

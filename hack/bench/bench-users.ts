@@ -63,10 +63,16 @@ async function main(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: availableParallelism() * 2 }, worker));
-  const ordered = new Map(names.map((n) => [n, hashes.get(n) as string]));
-  const files = userFiles(ordered);
+  const subset = (keep: (name: string) => boolean) =>
+    new Map(names.filter(keep).map((n) => [n, hashes.get(n) as string]));
+  const files = userFiles(subset(() => true));
   await writeFile(join(values.out, "users.yaml"), files.postern);
   await writeFile(join(values.out, "dovecot-users"), files.dovecot);
+  // The gateways that measure memory carry only the users they serve, so their RSS is the workload's.
+  await writeFile(join(values.out, "users-warm.yaml"), userFiles(subset((n) => n === values.warm)).postern);
+  const round1 = new Set(coldUsers(1, Number(values["cold-users"])));
+  const large = subset((n) => n === values.warm || round1.has(n));
+  await writeFile(join(values.out, "users-round-1.yaml"), userFiles(large).postern);
 }
 
 if (import.meta.main) await main();

@@ -73,12 +73,13 @@ echo "starting the anchor (Postfix + Dovecot) ..."
 ANCHOR_PORT=$anchor_port SINK_PORT=$sink_port \
   bash hack/bench/anchor.sh start "$work/anchor" "$work/users/dovecot-users" "$work/tls.crt" "$work/tls.key"
 
-# A gateway configuration directory relaying to the anchor's sink; prints "SMTP-PORT HTTP-PORT".
+# A gateway configuration directory relaying to the anchor's sink, with the users of USERS-FILE
+# (default: all of them); prints "SMTP-PORT HTTP-PORT".
 gateway_config() {
-  local dir=$1 smtp http
+  local dir=$1 users=${2:-users.yaml} smtp http
   smtp=$(free_port) http=$(free_port)
   mkdir -p "$dir/credentials" "$dir/tls"
-  cp "$work/users/users.yaml" "$dir/credentials/users.yaml"
+  cp "$work/users/$users" "$dir/credentials/users.yaml"
   cp "$work/tls.crt" "$dir/tls/tls.crt"
   cp "$work/tls.key" "$dir/tls/tls.key"
   cat > "$dir/gateway.yaml" <<YAML
@@ -109,24 +110,26 @@ start() {
   exit 1
 }
 
+# The gateway's Node.js flags, as the operator's Deployment and the image start it.
+node_flags=$(node -e 'import("./gateway/cli/node-flags.ts").then((m) => console.log(m.GATEWAY_NODE_FLAGS.join(" ")))')
 echo "starting Postern's gateways: one process, one with 2 workers, 2 replicas, fresh ones for large messages and idle ..."
 read -r main_smtp main_http < <(gateway_config "$work/main")
-start main "$main_http" node gateway/cli/postern-gateway.ts --config "$work/main"
+start main "$main_http" node $node_flags gateway/cli/postern-gateway.ts --config "$work/main"
 main_pid=$started_pid
 read -r workers_smtp workers_http < <(gateway_config "$work/workers")
-start workers "$workers_http" node hack/bench/cluster-gateway.ts --config "$work/workers" --workers 2
+start workers "$workers_http" node $node_flags hack/bench/cluster-gateway.ts --config "$work/workers" --workers 2
 workers_pid=$started_pid
 read -r a_smtp a_http < <(gateway_config "$work/replica-a")
-start replica-a "$a_http" node gateway/cli/postern-gateway.ts --config "$work/replica-a"
+start replica-a "$a_http" node $node_flags gateway/cli/postern-gateway.ts --config "$work/replica-a"
 a_pid=$started_pid
 read -r b_smtp b_http < <(gateway_config "$work/replica-b")
-start replica-b "$b_http" node gateway/cli/postern-gateway.ts --config "$work/replica-b"
+start replica-b "$b_http" node $node_flags gateway/cli/postern-gateway.ts --config "$work/replica-b"
 b_pid=$started_pid
-read -r large_smtp large_http < <(gateway_config "$work/large")
-start large "$large_http" node gateway/cli/postern-gateway.ts --config "$work/large"
+read -r large_smtp large_http < <(gateway_config "$work/large" users-round-1.yaml)
+start large "$large_http" node $node_flags gateway/cli/postern-gateway.ts --config "$work/large"
 large_pid=$started_pid
-read -r idle_smtp idle_http < <(gateway_config "$work/idle")
-start idle "$idle_http" node gateway/cli/postern-gateway.ts --config "$work/idle"
+read -r idle_smtp idle_http < <(gateway_config "$work/idle" users-warm.yaml)
+start idle "$idle_http" node $node_flags gateway/cli/postern-gateway.ts --config "$work/idle"
 idle_pid=$started_pid
 
 # A bound on the whole comparison: cold rounds take longest on the anchor (every login a full argon2id).

@@ -74,6 +74,7 @@ describe("deployment", () => {
     assert.equal(defaults.imagePullPolicy, "IfNotPresent");
     assert.deepEqual(defaults.command, [
       "node",
+      "--max-semi-space-size=8",
       "/app/gateway/cli/postern-gateway.ts",
       "--config",
       "/etc/postern/config",

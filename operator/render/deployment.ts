@@ -12,6 +12,7 @@ import type {
 } from "@kubernetes/client-node";
 import { durationMilliseconds } from "../../crds/schema/duration.ts";
 import type { SubmissionGateway, SubmissionGatewaySpec } from "../../crds/schema/submission-gateway.ts";
+import { GATEWAY_NODE_FLAGS } from "../../gateway/cli/node-flags.ts";
 import { SHUTDOWN_GRACE_SECONDS } from "./gateway-config.ts";
 import { gatewayIdentity, labels, mountPaths, objectMeta, selectorLabels } from "./labels.ts";
 import { listenerPorts, METRICS_PORT_NAME } from "./ports.ts";
@@ -27,6 +28,7 @@ export interface DeploymentOptions {
 
 export const DEFAULT_COMMAND = [
   "node",
+  ...GATEWAY_NODE_FLAGS,
   "/app/gateway/cli/postern-gateway.ts",
   "--config",
   mountPaths.config,
