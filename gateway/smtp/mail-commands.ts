@@ -97,6 +97,7 @@ export function onMailFrom(
   const size = Number(address.args ? address.args.SIZE : undefined);
   const plan = {
     owner: account.username,
+    loginKey: charges[0]?.key ?? account.username,
     sender: address.address,
     patterns,
     alignment,

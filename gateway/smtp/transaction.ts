@@ -40,8 +40,11 @@ export interface TransactionClient {
 
 /** What MAIL FROM decided. */
 export interface TransactionPlan {
-  /** The canonical user the mail is sent for: its upstream share and per-user metrics. */
+  /** The canonical user the mail is sent for, as per-user metrics name it. */
   owner: string;
+  /** The login's identity key: the upstream pool's per-user share is the login's, however many
+   *  identities it acts for. */
+  loginKey: string;
   sender: string;
   /** Sender patterns the header From must match (alignment "header" or "both"). */
   patterns: readonly string[];
@@ -108,7 +111,7 @@ export class Transaction {
     const result = await rt.relay().begin(plan.sender, {
       size: plan.declaredSize,
       body: plan.body,
-      owner: plan.owner,
+      owner: plan.loginKey,
     });
     if (!result.ok) {
       tx.#upstreamFailed(result);
