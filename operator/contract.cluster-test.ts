@@ -21,6 +21,7 @@ import {
   POSTERN,
   passwordSecret,
   read,
+  smtpUser,
   untilCondition,
 } from "./testing/cluster-objects.ts";
 import { type NetworkNamespace, networkNamespace } from "./testing/netns.ts";
@@ -120,17 +121,7 @@ test("two gateways from the operator's files: every password, rotation, one deco
   });
   for (const [name, password] of Object.entries(USERS)) {
     await apply(passwordSecret(namespace, `${name}-pw`, password));
-    await apply({
-      apiVersion: POSTERN,
-      kind: "SmtpUser",
-      metadata: { name, namespace },
-      spec: {
-        gatewayRef: { name: "corp" },
-        username: `${name}@example.com`,
-        passwordSecretRef: { name: `${name}-pw` },
-        allowedSenders: [`${name}@example.com`],
-      },
-    });
+    await apply(smtpUser(namespace, name));
   }
   await apply({
     apiVersion: POSTERN,

@@ -10,6 +10,7 @@ import {
   installCrds,
   POSTERN,
   passwordSecret,
+  smtpUser,
   untilCondition,
   useKubeconfig,
 } from "./testing/cluster-objects.ts";
@@ -28,17 +29,7 @@ const gateway = (namespace: string) => ({
   },
 });
 
-const user = (namespace: string, name: string) => ({
-  apiVersion: POSTERN,
-  kind: "SmtpUser",
-  metadata: { name, namespace },
-  spec: {
-    gatewayRef: { name: "corp" },
-    username: `${name}@example.com`,
-    passwordSecretRef: { name: `${name}-pw` },
-    allowedSenders: [`${name}@example.com`],
-  },
-});
+const user = smtpUser;
 
 async function writes(operator: OperatorProcess): Promise<number> {
   const text = await (await fetch(`${operator.metricsUrl}/metrics`)).text();

@@ -17,6 +17,7 @@ import {
   passwordSecret,
   read,
   remove,
+  smtpUser,
   untilCondition,
 } from "./testing/cluster-objects.ts";
 import { startOperator } from "./testing/operator-process.ts";
@@ -34,20 +35,7 @@ function gateway(namespace: string, name: string, spec: Record<string, unknown> 
   };
 }
 
-function user(namespace: string, name: string, spec: Record<string, unknown> = {}) {
-  return {
-    apiVersion: POSTERN,
-    kind: "SmtpUser",
-    metadata: { name, namespace },
-    spec: {
-      gatewayRef: { name: "corp" },
-      username: `${name}@example.com`,
-      passwordSecretRef: { name: `${name}-pw` },
-      allowedSenders: [`${name}@example.com`],
-      ...spec,
-    },
-  };
-}
+const user = smtpUser;
 
 const tlsSecret = (namespace: string): V1Secret => ({
   apiVersion: "v1",

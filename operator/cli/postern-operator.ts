@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
-import { HttpMethod, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { HttpMethod, type KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
 import { initTracing } from "../../gateway/observability/tracing.ts";
 import { type OperatorCaches, userGatewayKey } from "../controllers/caches.ts";
@@ -17,7 +17,7 @@ import { derivationPool } from "../credentials/shards.ts";
 import { ensureThreadpoolSize } from "../credentials/threadpool.ts";
 import { Applier } from "../runtime/apply.ts";
 import { isApiError, KubeClient } from "../runtime/client.ts";
-import { Controller } from "../runtime/controller.ts";
+import { Controller, type Reconcile } from "../runtime/controller.ts";
 import { createEventRecorder } from "../runtime/events.ts";
 import { PooledKubeConfig } from "../runtime/kube-config.ts";
 import { LeaderElector } from "../runtime/leader-election.ts";
@@ -80,50 +80,41 @@ async function main(): Promise<void> {
   const informers = createInformers(kubeConfig, options.namespaces, await hasServiceMonitors(client), logger);
   const caches = informers as unknown as OperatorCaches;
   const summaries = new Map<string, CredentialsSummary>();
-  const resync = (keys: () => Iterable<string>) => ({ periodMs: options.resyncSeconds * 1000, keys });
 
-  const gateways: Controller = new Controller({
-    name: "submissiongateway",
-    workers: options.workers,
-    metrics,
-    logger,
-    resync: resync(() => informers.gateways.keys()),
-    reconcile: gatewayReconciler({
-      caches,
-      applier,
-      client,
-      events,
+  const context = { caches, applier, client, events, metrics, logger };
+  const controller = (name: string, keys: () => Iterable<string>, reconcile: Reconcile) =>
+    new Controller({
+      name,
+      workers: options.workers,
       metrics,
       logger,
+      resync: { periodMs: options.resyncSeconds * 1000, keys },
+      reconcile,
+    });
+  const gateways = controller(
+    "submissiongateway",
+    () => informers.gateways.keys(),
+    gatewayReconciler({
+      ...context,
       deployment: { gatewayImage: options.gatewayImage, imagePullPolicy: options.gatewayImagePullPolicy },
       credentials: summaries,
     }),
-  });
-  const credentials: Controller = new Controller({
-    name: "credentials",
-    workers: options.workers,
-    metrics,
-    logger,
+  );
+  const credentials = controller(
+    "credentials",
     // Gateways, and the gateways users name that do not exist (their users still need a status).
-    resync: resync(
-      () =>
-        new Set([
-          ...informers.gateways.keys(),
-          ...informers.users.list().flatMap((u) => userGatewayKey(u) ?? []),
-        ]),
-    ),
-    reconcile: credentialsReconciler({
-      caches,
-      applier,
-      client,
-      events,
-      metrics,
-      logger,
+    () =>
+      new Set([
+        ...informers.gateways.keys(),
+        ...informers.users.list().flatMap((u) => userGatewayKey(u) ?? []),
+      ]),
+    credentialsReconciler({
+      ...context,
       deriver: derivationPool(),
       summaries,
       gatewayChanged: (key) => gateways.enqueue(key),
     }),
-  });
+  );
 
   wireTriggers(informers, gateways, credentials);
 

@@ -10,6 +10,22 @@ import type {
   V1Service,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { Applier } from "../runtime/apply.ts";
+import type { KubeClient } from "../runtime/client.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import type { OperatorMetrics } from "../runtime/metrics.ts";
+
+/** What every reconciler is given: the caches to read, and the edges to write and report through. */
+export interface ReconcilerContext {
+  caches: OperatorCaches;
+  applier: Applier;
+  client: KubeClient;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  logger: Logger;
+  now?: () => Date;
+}
 
 export interface CacheReader<T> {
   get(key: string): T | undefined;

@@ -4,7 +4,6 @@
 // apply the shards that changed, delete the ones emptied, touch the pods, then write the statuses
 // that changed. A gateway that does not exist, or is invalid, still gets its users a status.
 import type { KubernetesObject, V1Secret } from "@kubernetes/client-node";
-import type { Logger } from "pino";
 import { parseSubmissionGateway, type SubmissionGateway } from "../../crds/schema/submission-gateway.ts";
 import { type Binding, type BoundUser, bindUsers, type Verdict } from "../credentials/binding.ts";
 import {
@@ -20,30 +19,19 @@ import {
   shardSecret,
 } from "../render/credentials-secrets.ts";
 import { credentialsSecretName, SHARD_COUNT, shardSecretName } from "../render/labels.ts";
-import type { Applier } from "../runtime/apply.ts";
-import type { KubeClient } from "../runtime/client.ts";
 import type { Reconcile } from "../runtime/controller.ts";
-import type { EventRecorder } from "../runtime/events.ts";
 import { mapLimited } from "../runtime/limit.ts";
-import type { OperatorMetrics } from "../runtime/metrics.ts";
 import { type Condition, condition, mergeConditions, transitions } from "../status/conditions.ts";
-import { GATEWAY_INDEX, keyOf, type OperatorCaches, splitKey } from "./caches.ts";
+import { GATEWAY_INDEX, keyOf, type ReconcilerContext, splitKey } from "./caches.ts";
 import type { CredentialsSummary } from "./gateway.ts";
 import { CREDENTIALS_REVISION, refreshPods, revisionOf } from "./pod-refresh.ts";
 
-export interface CredentialsControllerDeps {
-  caches: OperatorCaches;
-  applier: Applier;
-  client: KubeClient;
-  events: EventRecorder;
-  metrics: OperatorMetrics;
-  logger: Logger;
+export interface CredentialsControllerDeps extends ReconcilerContext {
   deriver: Deriver;
   /** Written here, read by the gateway controller for the gateway's status. */
   summaries: Map<string, CredentialsSummary>;
   /** Asks the gateway controller to write a gateway's status again (its summary changed). */
   gatewayChanged(key: string): void;
-  now?: () => Date;
 }
 
 /** Status writes in flight at once: enough to keep the API server busy, few enough not to flood it. */

@@ -3,20 +3,22 @@
 // objects (pure), applies only what differs, touches the pods after a policy change, and writes status
 // only when it changed. Credentials are the credentials controller's concern.
 import type { KubernetesObject, V1Deployment, V1Service } from "@kubernetes/client-node";
-import type { Logger } from "pino";
 import { parseSubmissionGateway, type SubmissionGateway } from "../../crds/schema/submission-gateway.ts";
 import type { DeploymentOptions } from "../render/deployment.ts";
 import { RenderError } from "../render/errors.ts";
 import { keys as dataKeys } from "../render/labels.ts";
 import { applyOrder, gatewayObjects } from "../render/objects.ts";
-import type { Applier } from "../runtime/apply.ts";
-import type { KubeClient } from "../runtime/client.ts";
 import type { Reconcile } from "../runtime/controller.ts";
-import type { EventRecorder } from "../runtime/events.ts";
-import type { OperatorMetrics } from "../runtime/metrics.ts";
 import { type Condition, mergeConditions, transitions } from "../status/conditions.ts";
 import { type DeploymentObservation, gatewayConditions } from "../status/gateway-status.ts";
-import { type CacheReader, GATEWAY_INDEX, keyOf, type OperatorCaches, splitKey } from "./caches.ts";
+import {
+  type CacheReader,
+  GATEWAY_INDEX,
+  keyOf,
+  type OperatorCaches,
+  type ReconcilerContext,
+  splitKey,
+} from "./caches.ts";
 import { POLICY_REVISION, refreshPods, revisionOf } from "./pod-refresh.ts";
 import { missingSecrets } from "./referenced-secrets.ts";
 
@@ -25,17 +27,10 @@ export interface CredentialsSummary {
   problem?: string;
 }
 
-export interface GatewayControllerDeps {
-  caches: OperatorCaches;
-  applier: Applier;
-  client: KubeClient;
-  events: EventRecorder;
-  metrics: OperatorMetrics;
-  logger: Logger;
+export interface GatewayControllerDeps extends ReconcilerContext {
   deployment: DeploymentOptions;
   /** Per gateway key, what the credentials controller last found: users bound, and any problem. */
   credentials: ReadonlyMap<string, CredentialsSummary>;
-  now?: () => Date;
 }
 
 function observeDeployment(deployment: V1Deployment | undefined): DeploymentObservation | undefined {

@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import * as k8s from "@kubernetes/client-node";
 import { freePort } from "../../gateway/testing/ports.ts";
 import { type ControlPlane, startControlPlane } from "../../hack/testing/control-plane.ts";

@@ -114,6 +114,22 @@ export function conditionOf(object: Conditioned | undefined, type: string) {
 
 export const POSTERN = "postern.io/v1alpha1";
 
+/** An SmtpUser `<name>@example.com` of gateway "corp", its password in Secret `<name>-pw`. */
+export function smtpUser(namespace: string, name: string, spec: Record<string, unknown> = {}) {
+  return {
+    apiVersion: POSTERN,
+    kind: "SmtpUser",
+    metadata: { name, namespace },
+    spec: {
+      gatewayRef: { name: "corp" },
+      username: `${name}@example.com`,
+      passwordSecretRef: { name: `${name}-pw` },
+      allowedSenders: [`${name}@example.com`],
+      ...spec,
+    },
+  };
+}
+
 /** Waits until the object's condition has `status` (and `reason`, if given), and returns the object. */
 export function untilCondition<T extends Conditioned>(
   kind: "SmtpUser" | "SubmissionGateway",
