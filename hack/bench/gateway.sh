@@ -110,8 +110,10 @@ start() {
   exit 1
 }
 
-# The gateway's Node.js flags, as the operator's Deployment and the image start it.
+# The gateway's Node.js flags and malloc setting, as the operator's Deployment starts it
+# (operator/render/deployment.ts).
 node_flags=$(node -e 'import("./gateway/cli/node-flags.ts").then((m) => console.log(m.GATEWAY_NODE_FLAGS.join(" ")))')
+export MALLOC_ARENA_MAX=2
 echo "starting Postern's gateways: one process, one with 2 workers, 2 replicas, fresh ones for large messages and idle ..."
 read -r main_smtp main_http < <(gateway_config "$work/main")
 start main "$main_http" node $node_flags gateway/cli/postern-gateway.ts --config "$work/main"
