@@ -34,8 +34,9 @@ export interface CredentialsControllerDeps extends ReconcilerContext {
   gatewayChanged(key: string): void;
 }
 
-/** Status writes in flight at once: enough to keep the API server busy, few enough not to flood it. */
-const STATUS_WRITES = 16;
+/** Writes in flight at once: enough to keep the API server busy, few enough not to flood it. */
+const STATUS_WRITES = 32;
+const SHARD_WRITES = 8;
 
 interface UserStatus {
   observedGeneration?: number;
@@ -105,8 +106,8 @@ export function credentialsReconciler(deps: CredentialsControllerDeps): Reconcil
       );
     if (built.problem) return { results: built.results, problem: built.problem };
 
-    const revisionParts: string[] = [decoyKey];
-    for (let index = 0; index < SHARD_COUNT; index++) {
+    const indexes = Array.from({ length: SHARD_COUNT }, (_, index) => index);
+    await mapLimited(indexes, SHARD_WRITES, async (index) => {
       const cached = lookup(shardSecretName(name, index));
       const content = built.shards.get(index);
       if (content) {
@@ -114,8 +115,8 @@ export function credentialsReconciler(deps: CredentialsControllerDeps): Reconcil
       } else if (cached?.metadata?.ownerReferences?.some((o) => o.uid === gateway.metadata.uid)) {
         await applier.delete(cached);
       }
-      revisionParts.push(content?.usersYaml ?? "");
-    }
+    });
+    const revisionParts = [decoyKey, ...indexes.map((index) => built.shards.get(index)?.usersYaml ?? "")];
     // Only after every Secret is written: a pod touched first would re-sync the old content.
     await refreshPods(
       deps.client,
@@ -132,10 +133,11 @@ export function credentialsReconciler(deps: CredentialsControllerDeps): Reconcil
     binding: Binding,
     results: Map<string, CredentialResult>,
     gatewayName: string,
-  ): Promise<void> {
+  ): Promise<number> {
     const stamp = now()
       .toISOString()
       .replace(/\.\d+Z$/, "Z");
+    let written = 0;
     const boundByKey = new Map(binding.bound.map((b) => [b.objectKey, b]));
     await mapLimited(users, STATUS_WRITES, async (user) => {
       const objectKey = keyOf(user.metadata?.namespace, user.metadata?.name);
@@ -158,6 +160,7 @@ export function credentialsReconciler(deps: CredentialsControllerDeps): Reconcil
         ...(changedAt !== undefined && { credentialLastChangedTime: changedAt }),
       };
       if (await applier.applyStatus(user, status, previous)) {
+        written++;
         for (const c of transitions(previous?.conditions, conditions)) {
           deps.events.event(
             user as never,
@@ -169,6 +172,7 @@ export function credentialsReconciler(deps: CredentialsControllerDeps): Reconcil
         }
       }
     });
+    return written;
   }
 
   return async (key) => {
@@ -176,6 +180,7 @@ export function credentialsReconciler(deps: CredentialsControllerDeps): Reconcil
     const raw = caches.gateways.get(key);
     const parsed = raw ? parseSubmissionGateway(raw) : undefined;
     const gateway = parsed === undefined ? undefined : parsed.ok ? parsed.value : parsed.error;
+    const started = performance.now();
     const users = caches.users.byIndex(GATEWAY_INDEX, key);
     const binding = bindUsers(gateway, users, secretIn(namespace));
 
@@ -199,6 +204,19 @@ export function credentialsReconciler(deps: CredentialsControllerDeps): Reconcil
     } else {
       deps.summaries.delete(key);
     }
-    await writeUserStatuses(users, binding, results, name);
+    const shardsDone = performance.now();
+    const statusWrites = await writeUserStatuses(users, binding, results, name);
+    // One line per reconcile, so a slow one says where its time went.
+    logger.debug(
+      {
+        gateway: key,
+        users: users.length,
+        bound: binding.bound.length,
+        statusWrites,
+        shardsMs: Math.round(shardsDone - started),
+        statusMs: Math.round(performance.now() - shardsDone),
+      },
+      "credentials reconciled",
+    );
   };
 }
