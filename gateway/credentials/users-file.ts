@@ -17,7 +17,9 @@ import { SCRAM_MIN_ITERATIONS } from "./scram-credential.ts";
  * into normal form what case mapping took out of it, so the key of a key is itself.
  */
 export function usernameKey(username: string): string {
-  return username.normalize("NFKC").toUpperCase().toLowerCase().normalize("NFKC");
+  // Lower, upper, lower: the capital sharp s (ẞ) lowers to ß, which only upper-casing turns into SS,
+  // so one round trip would give ẞ and ß different keys (ß's is "ss").
+  return username.normalize("NFKC").toLowerCase().toUpperCase().toLowerCase().normalize("NFKC");
 }
 
 // Whitespace and control characters (CR, LF, NUL above all) have no place in an identity that ends up
