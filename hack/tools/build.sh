@@ -121,7 +121,7 @@ if ((${#missing[@]} > 0)); then
   cpus="$(nproc 2>/dev/null || echo 2)"
   parallel="${POSTERN_GO_PARALLELISM:-$((cpus < 4 ? cpus : 4))}"
   log "building ${missing[*]} (kubernetes $k8s_version, etcd $etcd_version, helm $helm_version)"
-  log "into $out with $go_env, -p=$parallel; the first build takes a while (about 20 minutes on 2 cores, plus downloading the modules)"
+  log "into $out with $go_env, -p=$parallel; the first build takes a while (10 to 17 minutes on 2 cores, downloads included)"
 
   # Version strings come from the go.mod pins alone. The commit a release was cut from is not
   # asked of the module proxy: `go mod download -json` reports an Origin only on a fresh download
