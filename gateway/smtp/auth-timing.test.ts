@@ -49,38 +49,63 @@ test("AUTH PLAIN: an unknown user and a wrong password get the same reply at the
     for (const c of clients) c.close();
   });
   const names = Object.keys(kinds);
-  const tries: { label: string; username: string }[] = [];
-  for (let round = 0; round < TRIES + 2; round++) {
-    tries.push({ label: "unknown", username: `nobody-${round}@example.test` });
-    names.forEach((label, i) => {
-      tries.push({ label, username: `user${i}@example.test` });
-    });
+
+  /** One run: every kind's failed-login durations, tries interleaved over the connections. */
+  async function measure(): Promise<Map<string, number[]>> {
+    const tries: { label: string; username: string }[] = [];
+    for (let round = 0; round < TRIES + 2; round++) {
+      tries.push({ label: "unknown", username: `nobody-${round}@example.test` });
+      names.forEach((label, i) => {
+        tries.push({ label, username: `user${i}@example.test` });
+      });
+    }
+    const durations = new Array<number>(tries.length);
+    let next = 0;
+    await Promise.all(
+      clients.map(async (c) => {
+        for (let i = next++; i < tries.length; i = next++) {
+          const { username } = tries[i] as { username: string };
+          const started = performance.now();
+          const { last } = await c.command(`AUTH PLAIN ${authPlain(username, `guess-${i}`)}`);
+          durations[i] = performance.now() - started;
+          assert.equal(last, INVALID, username);
+        }
+      }),
+    );
+    // The first two rounds warm up (decoy hash, first timings of each cost): left out.
+    const warm = (names.length + 1) * 2;
+    const samples = new Map<string, number[]>();
+    for (const label of ["unknown", ...names]) {
+      samples.set(
+        label,
+        durations.filter((_, i) => i >= warm && tries[i]?.label === label),
+      );
+    }
+    return samples;
   }
-  const durations = new Array<number>(tries.length);
-  let next = 0;
-  await Promise.all(
-    clients.map(async (c) => {
-      for (let i = next++; i < tries.length; i = next++) {
-        const { username } = tries[i] as { username: string };
-        const started = performance.now();
-        const { last } = await c.command(`AUTH PLAIN ${authPlain(username, `guess-${i}`)}`);
-        durations[i] = performance.now() - started;
-        assert.equal(last, INVALID, username);
-      }
-    }),
-  );
-  // The first two rounds warm up (decoy hash, first timings of each cost): left out.
-  const warm = (names.length + 1) * 2;
-  const sample = (label: string) => durations.filter((_, i) => i >= warm && tries[i]?.label === label);
-  const unknown = sample("unknown");
-  const critical = ksCritical(unknown.length, unknown.length, ALPHA);
+
   const figure = (xs: number[]) =>
     `median ${quantile(xs, 0.5).toFixed(1)} ms, p90 ${quantile(xs, 0.9).toFixed(1)} ms`;
-  t.diagnostic(`unknown user: ${figure(unknown)}; KS critical value ${critical.toFixed(3)}`);
-  for (const label of names) {
-    const wrong = sample(label);
-    const d = ksStatistic(wrong, unknown);
-    t.diagnostic(`${label} wrong password: ${figure(wrong)}; KS D = ${d.toFixed(3)}`);
-    assert.ok(d < critical, `${label}: D = ${d.toFixed(3)} >= ${critical.toFixed(3)}`);
+  /** The kinds whose distribution differs from the unknown user's at ALPHA. */
+  function differing(samples: Map<string, number[]>): string[] {
+    const unknown = samples.get("unknown") ?? [];
+    const critical = ksCritical(unknown.length, unknown.length, ALPHA);
+    t.diagnostic(`unknown user: ${figure(unknown)}; KS critical value ${critical.toFixed(3)}`);
+    return names.flatMap((label) => {
+      const wrong = samples.get(label) ?? [];
+      const d = ksStatistic(wrong, unknown);
+      t.diagnostic(`${label} wrong password: ${figure(wrong)}; KS D = ${d.toFixed(3)}`);
+      return d < critical ? [] : [`${label}: D = ${d.toFixed(3)} >= ${critical.toFixed(3)}`];
+    });
   }
+
+  // A burst of load from outside (another test file on the other core) can skew one run on a shared
+  // 2-core machine, so a difference must show in two runs in a row to fail. A real one does: without
+  // the padding the samples are disjoint (D ≈ 1) every time.
+  let failures = differing(await measure());
+  if (failures.length > 0) {
+    t.diagnostic(`first run differed (${failures.join("; ")}); measuring again`);
+    failures = differing(await measure());
+  }
+  assert.deepEqual(failures, []);
 });
