@@ -131,9 +131,14 @@ describe("CredentialStore.verifyPassword", () => {
   it("keeps the verified cache across reloads, and a rotated password invalidates it", async () => {
     const cache = new VerifiedCache();
     const slow = await timed(() => store(cache).verifyPassword("alice@example.test", "alice-pw"));
-    const fast = await timed(async () =>
-      assert.equal((await store(cache).verifyPassword("alice@example.test", "alice-pw")).kind, "ok"),
-    );
+    // The best of five hits: one hit can land on a GC pause or a busy core and look slow.
+    let fast = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 5; i++) {
+      const hit = await timed(async () =>
+        assert.equal((await store(cache).verifyPassword("alice@example.test", "alice-pw")).kind, "ok"),
+      );
+      fast = Math.min(fast, hit);
+    }
     assert.ok(fast * 10 < slow, `reloaded store hit ${fast.toFixed(2)} ms vs ${slow.toFixed(2)} ms`);
 
     const { password } = await deriveVerifiers("new-pw");

@@ -2,14 +2,24 @@
 import { connect, createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
-/** A port that was free a moment ago (the kernel picks it; the listener is closed again). */
+/**
+ * A port that was free a moment ago. Drawn below the kernel's ephemeral range (32768–60999 here), not
+ * picked by listen(0): a port from that range can be taken by any outgoing connection between this
+ * check and the test server's listen, which is how parallel test files met EADDRINUSE.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === "string") throw new Error("no port");
-  return address.port;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+  throw new Error("no free port below the ephemeral range after 100 tries");
 }
 
 /** Resolves once something accepts connections on host:port. */
