@@ -3,11 +3,13 @@
 // STARTTLS from its own loopback address, with short retry intervals so a test can watch its queue runs.
 // Mail goes in with its sendmail, queue runs are started with postqueue -f. Starts as root, as Postfix
 // does on a mail server.
+
 import { execFile, spawn } from "node:child_process";
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { stockServices } from "./postfix-upstream.ts";
 
 const run = promisify(execFile);
 
@@ -86,17 +88,8 @@ minimal_backoff_time = 1s
 maximal_backoff_time = 2s
 `,
   );
-  // The stock services without the port-25 listener (this instance only sends) and without chroot.
-  const stock = await readFile("/etc/postfix/master.cf", "utf8");
-  const services = stock
-    .split("\n")
-    .map((line) =>
-      line
-        .replace(/^smtp +inet.*/, "#$&")
-        .replace(/^([a-z]+ +(?:unix|fifo|inet|unix-dgram) +[-yn] +[-yn] +)y/, "$1n"),
-    )
-    .join("\n");
-  await writeFile(join(etc, "master.cf"), services);
+  // This instance only sends: the stock services, no listener.
+  await writeFile(join(etc, "master.cf"), stockServices(await readFile("/etc/postfix/master.cf", "utf8")));
   await startDaemon("postfix", ["-c", etc, "start"]);
 
   return {

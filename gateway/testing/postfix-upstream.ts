@@ -65,17 +65,21 @@ export interface PostfixUpstream {
   stop(): Promise<void>;
 }
 
-function masterCf(stock: string, ports: { port: number; implicitPort: number; sinkPort: number }): string {
-  const services = stock
+/** Debian's stock master.cf for a private instance: without the port-25 listener (that belongs to
+ *  the machine's instance, if any) and without chroot (the instance's files live in a temp dir). */
+export function stockServices(stock: string): string {
+  return stock
     .split("\n")
     .map((line) =>
       line
-        // The stock port-25 listener belongs to the machine's instance, if any.
         .replace(/^smtp +inet.*/, "#$&")
-        // No chroot: the instance's files live in a temp dir, not under the queue directory.
         .replace(/^([a-z]+ +(?:unix|fifo|inet|unix-dgram) +[-yn] +[-yn] +)y/, "$1n"),
     )
     .join("\n");
+}
+
+function masterCf(stock: string, ports: { port: number; implicitPort: number; sinkPort: number }): string {
+  const services = stockServices(stock);
   const submission = `smtpd
   -o smtpd_tls_security_level=encrypt
   -o smtpd_tls_auth_only=yes
