@@ -126,6 +126,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
     metrics.configLastReloadSuccess.set({ kind }, Date.now() / 1000);
   };
   const showState = () => {
+    metrics.mechanismsOffered(state.config.auth.mechanisms);
     metrics.usersLoaded.set(state.store.size);
     if (state.tls) metrics.tlsCertificateExpiry.set(state.tls.notAfter.getTime() / 1000);
   };

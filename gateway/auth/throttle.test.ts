@@ -22,9 +22,10 @@ function setup(c: BruteForceConfig = config) {
   return { time, metrics, throttle };
 }
 
+/** The scopes that started lockouts (every scope is exposed from 0). */
 async function lockouts(metrics: Metrics): Promise<Record<string, number>> {
   const { values } = await metrics.authLockouts.get();
-  return Object.fromEntries(values.map((v) => [String(v.labels.scope), v.value]));
+  return Object.fromEntries(values.filter((v) => v.value > 0).map((v) => [String(v.labels.scope), v.value]));
 }
 
 /** The wait an attempt would get, releasing its turn at once; "busy" when it would be refused. */

@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
 import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
+import { AUTH_RESULTS } from "./metrics.ts";
 
 function sample(text: string, series: string): number | undefined {
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
@@ -73,4 +74,26 @@ test("per-user message counts are opt-in and follow the users file", async (t) =
   await gw.swapVolume("credentials", { "users.yaml": await gw.usersYaml([bob]) });
   await gw.gateway?.reload();
   assert.equal(sample(await scrape(), series), undefined);
+});
+
+test("bounded label sets are exposed at 0 before the first event, so rate() has series to work on", async (t) => {
+  const gw = await startTestGateway(t);
+  const text = await (await fetch(`http://127.0.0.1:${gw.ports.http}/metrics`)).text();
+  const zero = [
+    ...["policy", "credentials", "tls"].flatMap((kind) =>
+      ["success", "failure"].map(
+        (result) => `postern_config_reloads_total{kind="${kind}",result="${result}"}`,
+      ),
+    ),
+    'postern_relay_total{result="accepted",code_class="2xx"}',
+    ...["4xx", "5xx", "network"].map((c) => `postern_relay_total{result="failed",code_class="${c}"}`),
+    ...["address", "user", "connection"].map((scope) => `postern_auth_lockouts_total{scope="${scope}"}`),
+    ...gw.config.auth.mechanisms.flatMap((mechanism) =>
+      AUTH_RESULTS.map(
+        (result) => `postern_auth_attempts_total{mechanism="${mechanism}",result="${result}"}`,
+      ),
+    ),
+  ];
+  for (const series of zero) assert.equal(sample(text, series), 0, series);
+  assert.doesNotMatch(text, /mechanism="XOAUTH2"/, "only the mechanisms the gateway offers");
 });

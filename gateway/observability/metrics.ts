@@ -2,12 +2,42 @@
 // One registry per process, created once and passed to the parts that record into it, so tests can
 // build an isolated registry and assert on exact values.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { PenaltyScope } from "../auth/throttle.ts";
+import type { ConfigKind } from "../runtime/loaders.ts";
+
+/** The `result` values of postern_auth_attempts_total. */
+export const AUTH_RESULTS = [
+  "success",
+  "failure",
+  "malformed",
+  "cancelled",
+  "unavailable",
+  "locked",
+  "too-long",
+] as const;
+export type AuthResult = (typeof AUTH_RESULTS)[number];
+
+// The bounded label sets whose series exist from the start at 0. Without them, rate() and increase()
+// have nothing to work on until the first event, and an alert on the first reload failure or the
+// first lockout after a restart never fires (Prometheus' instrumentation guidance: avoid missing
+// metrics).
+const CONFIG_KINDS = ["policy", "credentials", "tls"] as const satisfies readonly ConfigKind[];
+const LOCKOUT_SCOPES = ["address", "user", "connection"] as const satisfies readonly (
+  | PenaltyScope
+  | "connection"
+)[];
+const RELAY_OUTCOMES = [
+  { result: "accepted", code_class: "2xx" },
+  { result: "failed", code_class: "4xx" },
+  { result: "failed", code_class: "5xx" },
+  { result: "failed", code_class: "network" },
+] as const;
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "postern_" });
   const registers = [registry];
-  return {
+  const metrics = {
     registry,
     connectionsTotal: new Counter({
       name: "postern_smtp_connections_total",
@@ -91,7 +121,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: "Unix time at which the serving certificate currently in force expires.",
       registers,
     }),
+    /** Zero series for every result of each mechanism offered (at start and after a policy reload). */
+    mechanismsOffered(mechanisms: readonly string[]): void {
+      for (const mechanism of mechanisms) {
+        for (const result of AUTH_RESULTS) metrics.authAttempts.inc({ mechanism, result }, 0);
+      }
+    },
   };
+  for (const kind of CONFIG_KINDS) {
+    for (const result of ["success", "failure"]) metrics.configReloads.inc({ kind, result }, 0);
+  }
+  for (const outcome of RELAY_OUTCOMES) metrics.relay.inc(outcome, 0);
+  for (const scope of LOCKOUT_SCOPES) metrics.authLockouts.inc({ scope }, 0);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

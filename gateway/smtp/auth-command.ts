@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import type { AuthThrottle, PenaltyScope } from "../auth/throttle.ts";
 import { AuthThrottled, throttledBackend } from "../auth/throttled-backend.ts";
 import { logAuthFailure, logLockout } from "../observability/auth-log.ts";
-import type { Metrics } from "../observability/metrics.ts";
+import type { AuthResult, Metrics } from "../observability/metrics.ts";
 import type { MechanismName, SaslBackend, SaslStep } from "../sasl/mechanism.ts";
 import { MECHANISM_NAMES } from "../sasl/mechanism.ts";
 import { MECHANISMS, offeredMechanisms } from "../sasl/registry.ts";
@@ -63,7 +63,7 @@ export interface AuthSettings {
 }
 
 /** How an exchange that did not log in ended (the `result` label of postern_auth_attempts_total). */
-type Outcome = "failure" | "malformed" | "cancelled" | "unavailable" | "locked" | "too-long";
+type Outcome = Exclude<AuthResult, "success">;
 
 /** The reason a failed exchange is logged with, by outcome (metrics keep their historical labels). */
 const LOGGED_REASON: Record<Outcome, string> = {
