@@ -233,8 +233,29 @@ test("a gateway and its users become objects, verifiers and status; changes conv
     },
   );
 
-  await t.test("deleting the gateway collects everything it owns", async () => {
+  const replicaSeries = async () =>
+    (await (await fetch(`${operator.metricsUrl}/metrics`)).text())
+      .split("\n")
+      .filter((l) => l.startsWith("postern_operator_gateway_replicas_") && l.includes(`namespace="${ns}"`));
+
+  await t.test("the gateway's desired and ready replicas are gauges (no node here: none ready)", async () => {
+    assert.deepEqual(
+      await eventually("replica gauges", async () => {
+        const series = await replicaSeries();
+        return series.length === 2 ? series.sort() : undefined;
+      }),
+      [
+        `postern_operator_gateway_replicas_desired{namespace="${ns}",gateway="corp"} 2`,
+        `postern_operator_gateway_replicas_ready{namespace="${ns}",gateway="corp"} 0`,
+      ],
+    );
+  });
+
+  await t.test("deleting the gateway collects everything it owns, and its replica series", async () => {
     await remove(POSTERN, "SubmissionGateway", ns, "corp");
+    await eventually("replica series removed", async () =>
+      (await replicaSeries()).length === 0 ? true : undefined,
+    );
     for (const [apiVersion, kind, name] of [
       ["apps/v1", "Deployment", "corp"],
       ["v1", "ConfigMap", "corp-policy"],

@@ -82,8 +82,12 @@ export function gatewayReconciler(deps: GatewayControllerDeps): Reconcile {
 
   return async (key) => {
     const raw = caches.gateways.get(key);
-    if (!raw) return; // deleted: its objects go with their ownerReferences
-    const { namespace } = splitKey(key);
+    const { namespace, name } = splitKey(key);
+    if (!raw) {
+      // Deleted: its objects go with their ownerReferences, its series with it.
+      deps.metrics.gatewayReplicas(namespace, name, undefined);
+      return;
+    }
     const parsed = parseSubmissionGateway(raw);
     let invalidSpec = parsed.ok ? undefined : parsed.error;
     let missing: string[] = [];
@@ -124,6 +128,10 @@ export function gatewayReconciler(deps: GatewayControllerDeps): Reconcile {
     const generation = raw.metadata?.generation ?? 0;
     const desiredReplicas = parsed.ok ? parsed.value.spec.replicas : 0;
     const observed = observeDeployment(deployment);
+    deps.metrics.gatewayReplicas(namespace, name, {
+      desired: desiredReplicas,
+      ready: observed?.readyReplicas ?? 0,
+    });
     const previous = raw.status as { conditions?: Condition[]; boundUsers?: number } | undefined;
     const conditions = mergeConditions(
       previous?.conditions,

@@ -89,8 +89,38 @@ export function createOperatorMetrics(options: { defaultMetrics?: boolean } = {}
     },
   });
 
+  // Per gateway, so "no ready gateway pod" can alert from the operator alone, without kube-state-metrics.
+  const gatewayLabels = ["namespace", "gateway"] as const;
+  const gatewayDesired = new Gauge({
+    name: "postern_operator_gateway_replicas_desired",
+    help: "Replicas each SubmissionGateway asks for (spec.replicas; 0 while its spec is invalid).",
+    labelNames: gatewayLabels,
+    registers,
+  });
+  const gatewayReady = new Gauge({
+    name: "postern_operator_gateway_replicas_ready",
+    help: "Ready replicas of each SubmissionGateway's Deployment, as its status reports them.",
+    labelNames: gatewayLabels,
+    registers,
+  });
+
   return {
     registry,
+    /** What the gateway controller found for a gateway; `undefined` once the gateway is gone. */
+    gatewayReplicas(
+      namespace: string,
+      gateway: string,
+      replicas: { desired: number; ready: number } | undefined,
+    ): void {
+      const labels = { namespace, gateway };
+      if (replicas === undefined) {
+        gatewayDesired.remove(labels);
+        gatewayReady.remove(labels);
+        return;
+      }
+      gatewayDesired.set(labels, replicas.desired);
+      gatewayReady.set(labels, replicas.ready);
+    },
     reconcileTotal: new Counter({
       name: "controller_runtime_reconcile_total",
       help: "Total number of reconciliations per controller, by result (success, error, requeue, requeue_after).",
