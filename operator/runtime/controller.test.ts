@@ -46,6 +46,21 @@ test("a controller retries errors with backoff, forgets on success, and counts r
   assert.match(text, /controller_runtime_reconcile_time_seconds_count\{controller="gateways"\} 6/);
 });
 
+test("a started controller exposes its reconcile and error counters at 0, as controller-runtime does", async () => {
+  const metrics = createOperatorMetrics({ defaultMetrics: false });
+  const controller = new Controller({ name: "idle", metrics, reconcile: async () => {} });
+  controller.start();
+  await controller.stop();
+  const text = await metrics.render();
+  for (const result of ["success", "error", "requeue", "requeue_after"]) {
+    assert.match(
+      text,
+      new RegExp(`controller_runtime_reconcile_total\\{controller="idle",result="${result}"\\} 0`),
+    );
+  }
+  assert.match(text, /controller_runtime_reconcile_errors_total\{controller="idle"\} 0/);
+});
+
 test("resync re-enqueues every listed key; wrap sees each reconcile", async () => {
   const seen: string[] = [];
   const wrapped: string[] = [];

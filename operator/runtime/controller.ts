@@ -31,7 +31,8 @@ export interface ControllerOptions {
 
 const tracer = trace.getTracer("postern-operator");
 
-export type ReconcileOutcome = "success" | "error" | "requeue" | "requeue_after";
+const RECONCILE_OUTCOMES = ["success", "error", "requeue", "requeue_after"] as const;
+export type ReconcileOutcome = (typeof RECONCILE_OUTCOMES)[number];
 
 /** What a reconcile's outcome does to the queue; pure. */
 export function outcomeOf(result: ReconcileResult, failed: boolean): ReconcileOutcome {
@@ -71,6 +72,11 @@ export class Controller {
     const { metrics, resync } = this.#options;
     metrics?.maxConcurrentReconciles.set({ controller: this.name }, this.#workers);
     metrics?.activeWorkers.set({ controller: this.name }, 0);
+    // As controller-runtime does: every result's series exists from the start, so rate() and the
+    // reconcile-errors alert have something to work on before the first error.
+    for (const result of RECONCILE_OUTCOMES)
+      metrics?.reconcileTotal.inc({ controller: this.name, result }, 0);
+    metrics?.reconcileErrors.inc({ controller: this.name }, 0);
     for (let i = 0; i < this.#workers; i++) this.#running.push(this.#work());
     if (resync !== undefined && resync.periodMs > 0) {
       this.#resyncTimer = setInterval(() => {
