@@ -65,6 +65,10 @@ test("bad flags are refused naming the flag", () => {
     [["--gateway-image=i", "--leader-elect=maybe"], /--leader-elect: must be true or false/],
     [["--gateway-image=i", "--gateway-image-pull-policy=Sometimes"], /--gateway-image-pull-policy/],
     [["--gateway-image=i", "--resync=soon"], /--resync: not a duration/],
+    [
+      ["--gateway-image=i", "--log-level=loud"],
+      /--log-level: must be one of trace, debug, info, warn, error/,
+    ],
     [["--gateway-image=i", "--leader-elect-lease-duration=5s"], /lease-duration: must be longer than/],
     [["--gateway-image=i", "--leader-elect-retry-period=10s"], /renew-deadline: must be longer than/],
   ];

@@ -36,8 +36,14 @@ export const USAGE = `usage: postern-operator [flags]
   --resync 10m                        every object reconciled again this often (default 10m)
   --log-level LEVEL                   trace | debug | info (default) | warn | error`;
 
+/** A duration flag's spelling (one number, one unit); the Helm chart's values schema checks it too. */
+export const DURATION_FLAG = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+
+/** The log levels pino knows, as --log-level takes them. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+
 function seconds(flag: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  const match = DURATION_FLAG.exec(text);
   if (!match) throw new Error(`--${flag}: not a duration: ${JSON.stringify(text)} (e.g. 15s, 2m)`);
   const factor = { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] ?? "s"] ?? 1;
   const value = Number(match[1]) * factor;
@@ -78,6 +84,10 @@ export function parseOperatorFlags(argv: string[], env: NodeJS.ProcessEnv = {}):
   if (leaderElect !== "true" && leaderElect !== "false") {
     throw new Error(`--leader-elect: must be true or false, not ${leaderElect}`);
   }
+  const logLevel = values["log-level"];
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new Error(`--log-level: must be one of ${LOG_LEVELS.join(", ")}, not ${logLevel}`);
+  }
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new Error(`--workers: must be an integer from 1 to 64, not ${values.workers}`);
@@ -100,7 +110,7 @@ export function parseOperatorFlags(argv: string[], env: NodeJS.ProcessEnv = {}):
     healthProbeBindAddress: values["health-probe-bind-address"],
     workers,
     resyncSeconds: seconds("resync", values.resync),
-    logLevel: values["log-level"],
+    logLevel,
   };
   // client-go's rule: the leader must give up before another replica may take over.
   if (!(options.leaseDurationSeconds > options.renewDeadlineSeconds)) {
