@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
-// postern-gateway: runs the submission gateway from a configuration directory, or prints the
-// verifiers for a password so a users file never holds the password itself.
+// postern-gateway: runs the submission gateway from a configuration directory, prints the verifiers
+// for a password so a users file never holds the password itself, or probes a running gateway.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import pino from "pino";
@@ -11,13 +11,18 @@ import { SCRAM_MIN_ITERATIONS } from "../credentials/scram-credential.ts";
 import { startGateway } from "../gateway.ts";
 import { initTracing } from "../observability/tracing.ts";
 import { MECHANISM_NAMES } from "../sasl/mechanism.ts";
+import { type ProbeFlags, probe, probeOptions } from "./probe.ts";
 
 const USAGE = `usage:
   postern-gateway --config DIR           run the gateway from DIR/gateway.yaml
   postern-gateway verifiers --username U [--mechanisms LIST] [--scram-iterations N] [--cram-md5] < password-file
                                          print a users.yaml entry with the verifiers the comma-separated
                                          mechanisms need (default: argon2id + SCRAM-SHA-256; --cram-md5
-                                         adds CRAM-MD5); N >= ${SCRAM_MIN_ITERATIONS}, default ${SCRAM_MIN_ITERATIONS}`;
+                                         adds CRAM-MD5); N >= ${SCRAM_MIN_ITERATIONS}, default ${SCRAM_MIN_ITERATIONS}
+  postern-gateway probe --host H [--port 587] [--servername N] --username-file F --password-file F
+                        (--ca-file F | --insecure)
+                                         connect, STARTTLS, AUTH and QUIT; exit 0 if all worked, else 1
+                                         with the failing step's error`;
 
 const EX_USAGE = 64;
 
@@ -81,6 +86,24 @@ async function printVerifiers(username: string, options: DeriveOptions): Promise
   process.stdout.write(stringify({ users: [{ username, senders: [username], verifiers }] }));
 }
 
+/** Exit 0 when the gateway took the login; 1 with the reason when not; 64 for wrong flags. */
+async function runProbe(flags: ProbeFlags): Promise<void> {
+  let options: ReturnType<typeof probeOptions>;
+  try {
+    options = probeOptions(flags);
+  } catch (error) {
+    usageError(`probe: ${(error as Error).message}`);
+  }
+  const target = `${options.host}:${options.port}`;
+  try {
+    await probe(options);
+    process.stdout.write(`${target}: STARTTLS and AUTH as ${options.username} accepted\n`);
+  } catch (error) {
+    process.stderr.write(`postern-gateway probe: ${target}: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -89,6 +112,13 @@ const { values, positionals } = parseArgs({
     "cram-md5": { type: "boolean" },
     mechanisms: { type: "string" },
     "scram-iterations": { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    servername: { type: "string" },
+    "username-file": { type: "string" },
+    "password-file": { type: "string" },
+    "ca-file": { type: "string" },
+    insecure: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -97,6 +127,8 @@ if (values.help) {
   process.stdout.write(`${USAGE}\n`);
 } else if (positionals[0] === "verifiers" && values.username) {
   await printVerifiers(values.username, deriveOptions(values));
+} else if (positionals[0] === "probe" && positionals.length === 1) {
+  await runProbe(values);
 } else if (positionals.length === 0 && values.config) {
   await run(values.config);
 } else {
