@@ -43,7 +43,7 @@ typecheck: deps
 
 # Unit tests and tests against real SMTP peers (no control plane needed).
 unit-tests: deps
-	$(NODE_TEST) "gateway/**/*.test.ts" "crds/**/*.test.ts" "operator/**/*.test.ts" "hack/**/*.test.ts"
+	$(NODE_TEST) "gateway/**/*.test.ts" "crds/**/*.test.ts" "operator/**/*.test.ts" "hack/**/*.test.ts" "charts/**/*.test.ts"
 
 # Tests against a real kube-apiserver + etcd + kube-controller-manager started for this run.
 cluster-tests: deps tools
