@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE_TEST := node --test --test-reporter=spec --test-concurrency=2
 
 .PHONY: all deps test-deps run run-standalone test lint typecheck unit-tests cluster-tests node-tests \
-        e2e-tests generate check-generated tools images cluster-up cluster-down bench-gateway bench-operator clean
+        e2e-tests generate check-generated manifests check-manifests tools images cluster-up cluster-down bench-gateway bench-operator clean
 
 all: test
 
@@ -33,7 +33,7 @@ run-standalone: deps
 	bash hack/run-standalone.sh
 
 ## test: everything CI runs.
-test: deps test-deps check-generated lint typecheck unit-tests cluster-tests node-tests e2e-tests
+test: deps test-deps check-generated check-manifests lint typecheck unit-tests cluster-tests node-tests e2e-tests
 
 lint: deps
 	biome check .
@@ -61,10 +61,21 @@ e2e-tests: deps test-deps tools images
 
 generate: deps
 	node crds/generate.ts
+	node charts/generate.ts
 
-# Fails when a generated file (CRD YAML, docs/api.md) no longer matches the zod source.
+# Fails when a generated file (CRD YAML, docs/api.md, the chart's values files, README and CRDs) no
+# longer matches the zod source.
 check-generated: deps
 	node crds/generate.ts --check
+	node charts/generate.ts --check
+
+## manifests: charts/release/postern.yaml, the chart rendered for `kubectl apply` (helm from `make tools`).
+manifests: deps tools
+	node charts/release/generate.ts
+
+# Fails when charts/release/postern.yaml no longer matches the chart.
+check-manifests: deps tools
+	node charts/release/generate.ts --check
 
 tools:
 	bash hack/tools/build.sh

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # make run: the whole system on this machine. A cluster with a node (hack/cluster/node-up.sh), the
-# image built and imported, the CRDs and the operator (hack/deploy/operator.yaml, a Deployment in
-# postern-system), an upstream smtp-sink on the node's address, an example gateway `corp` and user
-# alice in namespace postern-demo, and the gateway's ports forwarded to 127.0.0.1. Then it sends one
-# message through it, says how long all that took, and prints what to try. Ctrl-C takes everything
-# down again, the cluster included.
+# image built and imported, the CRDs and the operator installed by the Helm chart (release postern in
+# postern-system, the local image, pullPolicy Never), an upstream smtp-sink on the node's address, an
+# example gateway `corp` and user alice in namespace postern-demo, and the gateway's ports forwarded
+# to 127.0.0.1. Then it sends one message through it, says how long all that took, and prints what to
+# try. Ctrl-C takes everything down again, the cluster included.
 # Settings: POSTERN_CLUSTER_DIR and the ports of hack/cluster/lib.sh; SINK_DIR
 # (/tmp/postern-run-sink); local ports SUBMISSION_PORT (2587), SUBMISSIONS_PORT (2465), METRICS_PORT
 # (2580), the same as `make run-standalone`'s.
@@ -59,15 +59,13 @@ user_args=()
 smtp-sink "${user_args[@]}" -d "$sink_dir/%M." "$node_ip:2525" 64 &
 children+=($!)
 
-step "CRDs and the operator ($image)"
-kubectl apply --server-side -f crds/generated >/dev/null
-established() {
-  [[ "$(kubectl get crd "$1" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')" == True ]]
-}
-# (kubectl wait refuses an object that has no conditions yet, as a CRD just created)
-until established submissiongateways.postern.io && established smtpusers.postern.io; do sleep 0.2; done
-kubectl apply -f hack/deploy/operator.yaml >/dev/null
-kubectl -n postern-system rollout status deployment/postern-operator --timeout=120s
+step "CRDs and the operator ($image): helm upgrade --install postern charts/postern"
+kubectl create namespace postern-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl label namespace postern-system pod-security.kubernetes.io/enforce=restricted --overwrite >/dev/null
+# Imported into the node's containerd above; there is no registry to pull from. --wait: until the CRDs
+# are Established and the operator's replicas ready.
+"$tools_bin/helm" upgrade --install postern charts/postern --namespace postern-system --wait --timeout 2m \
+  --set image.repository="${image%:*}" --set image.tag="${image##*:}" --set image.pullPolicy=Never >/dev/null
 
 step "example gateway corp and user alice in namespace $namespace"
 tls="$cluster_dir/example-tls"
@@ -132,6 +130,7 @@ Postern is running: cluster with a node, the operator, gateway corp in namespace
   $tools_bin/kubectl get submissiongateways,smtpusers -A
   $tools_bin/kubectl -n $namespace get pods,services -o wide
   $tools_bin/kubectl -n postern-system logs deployment/postern-operator -f
+  $tools_bin/helm -n postern-system status postern
 Send a message (it lands in $sink_dir):
   $swaks_command
 Metrics and health of the gateway: http://127.0.0.1:$metrics_port/metrics, /livez, /readyz

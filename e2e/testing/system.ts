@@ -1,14 +1,15 @@
 // What the end-to-end tests do to the whole system on the run's node cluster (hack/testing/
-// e2e-setup.ts): namespaces under restricted Pod Security, each with its own operator installed as
-// hack/deploy/operator.yaml describes it (narrowed to that namespace: its RBAC bound by a RoleBinding,
-// its Lease there), an upstream smtp-sink on the node's address, gateways and users, and real clients
-// (swaks, Python's smtplib) through the gateway's Service.
+// e2e-setup.ts): namespaces under restricted Pod Security, each with its own operator installed from
+// the release manifest charts/release/postern.yaml (narrowed to that namespace: its RBAC bound by a
+// RoleBinding, its Lease there; the image `make images` built), an upstream smtp-sink on the node's
+// address, gateways and users, and real clients (swaks, Python's smtplib) through the gateway's Service.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { TestContext } from "node:test";
 import type { KubernetesObject, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
+import { RELEASE_MANIFEST } from "../../charts/release/render.ts";
 import { testPki } from "../../gateway/testing/certificates.ts";
 import { type RunResult, run, testMessage } from "../../gateway/testing/run.ts";
 import { type SmtpSink, startSmtpSink } from "../../gateway/testing/smtp-sink.ts";
@@ -46,14 +47,17 @@ export function restrictedNamespace(t: TestContext): Promise<string> {
   return freshNamespace(t, { "pod-security.kubernetes.io/enforce": "restricted" });
 }
 
+/** The objects of the release manifest (charts/release/postern.yaml, `make manifests`). */
 export function operatorManifests(): KubernetesObject[] {
-  const text = readFileSync(join(repoRoot, "hack/deploy/operator.yaml"), "utf8");
-  return parseAllDocuments(text).map((d) => d.toJS() as KubernetesObject);
+  const text = readFileSync(join(repoRoot, RELEASE_MANIFEST), "utf8");
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as KubernetesObject | null)
+    .filter((o): o is KubernetesObject => o !== null);
 }
 
 const byKind = (objects: KubernetesObject[], kind: string) => {
   const found = objects.find((o) => o.kind === kind);
-  assert.ok(found, `hack/deploy/operator.yaml has a ${kind}`);
+  assert.ok(found, `${RELEASE_MANIFEST} has a ${kind}`);
   return structuredClone(found) as KubernetesObject & Record<string, unknown>;
 };
 
@@ -63,10 +67,17 @@ export interface OperatorOptions {
   leaseSeconds?: number;
 }
 
+/** `--name=value` flags replacing any earlier value of the same flag. */
+function withFlags(args: string[], flags: Record<string, string>): string[] {
+  const kept = args.filter((arg) => !Object.keys(flags).some((name) => arg.startsWith(`--${name}=`)));
+  return [...kept, ...Object.entries(flags).map(([name, value]) => `--${name}=${value}`)];
+}
+
 /**
  * Installs the operator into `namespace`, watching only it: the manifest's ServiceAccount, its
  * ClusterRole's rules granted there by a RoleBinding (the run's setup applied the ClusterRole), its
- * leader-election Role, and its Deployment. Resolves once every replica is ready.
+ * leader-election Role, and its Deployment, running the local image. Resolves once every replica is
+ * ready.
  */
 export async function installOperator(namespace: string, options: OperatorOptions = {}): Promise<void> {
   const manifests = operatorManifests();
@@ -84,13 +95,17 @@ export async function installOperator(namespace: string, options: OperatorOption
   const container = spec?.template.spec?.containers[0];
   assert.ok(spec && container);
   spec.replicas = options.replicas ?? 1;
-  container.args = [
-    ...(container.args ?? []),
-    `--namespaces=${namespace}`,
-    `--leader-elect-lease-duration=${lease}s`,
-    `--leader-elect-renew-deadline=${(lease * 2) / 3}s`,
-    `--leader-elect-retry-period=${lease / 7.5}s`,
-  ];
+  // Imported into the node by the run's setup; there is no registry to pull from.
+  container.image = IMAGE;
+  container.imagePullPolicy = "Never";
+  container.args = withFlags(container.args ?? [], {
+    "gateway-image": IMAGE,
+    "gateway-image-pull-policy": "Never",
+    namespaces: namespace,
+    "leader-elect-lease-duration": `${lease}s`,
+    "leader-elect-renew-deadline": `${(lease * 2) / 3}s`,
+    "leader-elect-retry-period": `${lease / 7.5}s`,
+  });
   for (const object of [
     serviceAccount,
     { ...inNamespace(clusterBinding), kind: "RoleBinding", subjects },
