@@ -168,6 +168,10 @@ export function createOperatorMetrics(options: { defaultMetrics?: boolean } = {}
     /** The hooks a work queue named `name` records into; `probe` feeds the in-flight gauges. */
     queueMetrics(name: string, probe: QueueProbe): QueueMetrics {
       probes.set(name, probe);
+      // As client-go does: a queue's series exist from its creation, retries included.
+      workqueueDepth.set({ name }, 0);
+      workqueueAdds.inc({ name }, 0);
+      workqueueRetries.inc({ name }, 0);
       return {
         depth: (value) => workqueueDepth.set({ name }, value),
         added: () => workqueueAdds.inc({ name }),

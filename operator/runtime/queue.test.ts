@@ -179,6 +179,9 @@ describe("WorkQueue", () => {
       clock: time.clock,
       metrics: (name, probe) => metrics.queueMetrics(name, probe),
     });
+    const fresh = await metrics.render();
+    assert.match(fresh, /workqueue_retries_total\{name="gateways"\} 0/, "series from the queue's creation");
+    assert.match(fresh, /workqueue_adds_total\{name="gateways"\} 0/);
     queue.add("a");
     queue.add("a");
     queue.add("b");
