@@ -172,6 +172,12 @@ export const valuesSchema = z.strictObject({
         .describe("A `helm test` Pod that connects to a gateway, starts TLS, authenticates and quits."),
       gateway: z.string().default("").describe("The SubmissionGateway to probe (required when enabled)."),
       namespace: z.string().default("").describe("Its namespace; empty: the release's."),
+      host: z
+        .string()
+        .default("")
+        .describe(
+          "The address to connect to; empty: <gateway>.<namespace>.svc (set it, e.g. to the Service's IP, where the cluster has no DNS).",
+        ),
       port: z.int().min(1).max(65535).default(587).describe("The Service port of a STARTTLS listener."),
       credentialsSecret: z
         .strictObject({
