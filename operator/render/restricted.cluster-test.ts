@@ -2,14 +2,17 @@
 // Security Standard, the gateway's pod is admitted and every object is accepted (server-side dry-run,
 // so admission runs and nothing is stored), keeping every field as rendered so the controller's
 // comparison never sees a difference that is not there. A pod without runAsNonRoot is refused, so the
-// admission this relies on is really on.
+// admission this relies on is really on. The ServiceMonitor goes to the real prometheus-operator CRD.
 import assert from "node:assert/strict";
-import { type TestContext, test } from "node:test";
+import { before, type TestContext, test } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import type { SubmissionGateway } from "../../crds/schema/submission-gateway.ts";
 import { freshNamespace, kubeConfig } from "../../hack/testing/cluster.ts";
+import { installMonitoringCrds } from "../../hack/testing/monitoring-crds.ts";
 import { applyOrder, gatewayObjects } from "./objects.ts";
 import { everything, exampleGateways, gatewayOf } from "./test-fixtures.ts";
+
+before(installMonitoringCrds);
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -92,8 +95,6 @@ test("the gateway's pods are admitted under restricted Pod Security, and every o
       const gateway = inNamespace(original, namespace);
       const rendered = gatewayObjects(gateway, options);
       for (const object of applyOrder(rendered)) {
-        // The ServiceMonitor's CRD belongs to the Prometheus Operator, which this cluster does not run.
-        if (object.kind === "ServiceMonitor") continue;
         const what = `${object.kind}/${object.metadata?.name}`;
         const stored = await objects.create(object, undefined, "All").catch((error) => {
           assert.fail(`${what} refused: ${refusal(error)}`);
