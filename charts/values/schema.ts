@@ -137,7 +137,10 @@ export const valuesSchema = z.strictObject({
             .min(1)
             .default("grafana_dashboard")
             .describe("The label Grafana's dashboard sidecar looks for."),
-          labelValue: z.string().default("1").describe("That label's value."),
+          labelValue: z
+            .string()
+            .default("1")
+            .describe("That label's value (a string: --set-string from the command line)."),
           annotations: stringMap("Annotations on the ConfigMaps (e.g. the sidecar's target folder)."),
         })
         .prefault({}),
