@@ -1,6 +1,6 @@
 // What the chart's tests do with the real helm (hack/tools/bin, `make tools`): run it against the
 // test cluster, parse what it rendered, and make scratch copies of the chart with extra files.
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -48,8 +48,7 @@ export const SCRATCH_DASHBOARD = "scratch-dashboard.json";
 
 /**
  * A copy of the chart with one more Grafana dashboard (files/dashboards/scratch-dashboard.json), so
- * the dashboard ConfigMaps are rendered whatever dashboards the chart ships, and with a one-group
- * placeholder rule file when the chart does not ship files/prometheus-rules.yaml yet.
+ * a test knows one dashboard ConfigMap's content whatever dashboards the chart ships.
  */
 export async function scratchChart(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "postern-chart-"));
@@ -61,14 +60,5 @@ export async function scratchChart(t: TestContext): Promise<string> {
     join(chart, "files/dashboards", SCRATCH_DASHBOARD),
     JSON.stringify({ title: "Scratch", panels: [] }),
   );
-  const rules = await readFile(join(chart, "files/prometheus-rules.yaml"), "utf8").catch(() => undefined);
-  if (rules === undefined) {
-    await writeFile(
-      join(chart, "files/prometheus-rules.yaml"),
-      stringify({
-        groups: [{ name: "placeholder", rules: [{ alert: "Placeholder", expr: "vector(0) > 0" }] }],
-      }),
-    );
-  }
   return chart;
 }
