@@ -48,6 +48,27 @@ test("shutdown: not ready, new connections and idle sessions get 421 4.3.2, a tr
   assert.match(messages[0] ?? "", /Subject: drained/);
 });
 
+test("shutdown during a STARTTLS handshake: the handshake completes and the client hears 421 over TLS", {
+  timeout: 15_000,
+}, async (t) => {
+  const gw = await startTestGateway(t);
+  const c = await RawSmtp.connect(gw.ports.submission);
+  assert.equal((await c.read()).code, 220);
+  assert.equal((await c.command("EHLO client.example")).code, 250);
+  assert.equal((await c.command("STARTTLS")).code, 220);
+  // The drain begins between the 220 and the client's ClientHello: a 421 written now would be
+  // cleartext inside the handshake, and closing the socket would leave the client a bare TLS EOF.
+  const stopped = gw.gateway?.shutdown(2000);
+  await sleep(100);
+  await c.upgrade();
+  assert.equal(
+    (await c.command("EHLO client.example")).last,
+    "421 4.3.2 Service shutting down, try again later",
+  );
+  await c.waitClosed();
+  await stopped;
+});
+
 test("SIGTERM during DATA: the client is told 4xx, its retry succeeds, the upstream holds one copy", async (t) => {
   const gw = await startTestGateway(t);
   const c = await authenticated(gw);

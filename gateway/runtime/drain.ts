@@ -8,6 +8,8 @@
 //     still gets — until the exit deadline, when everything left is closed.
 // The time between the two deadlines is kept for upstream replies; a reply later than that is the
 // one case where the outcome is unknown to the client (RFC 1047), and the grace period still wins.
+// A connection in the middle of a STARTTLS handshake is waited for like a pending reply, so the
+// client hears its 421 over TLS instead of a TLS EOF (a rollout's draining pod did the latter).
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { SMTPServer } from "smtp-server";
@@ -18,6 +20,10 @@ export interface DrainableConnection {
   inTransaction(): boolean;
   /** The message went upstream whole; the upstream's reply is pending. */
   relaying(): boolean;
+  /** A STARTTLS handshake is under way: a 421 now would be cleartext inside it, and the close a
+   *  bare TLS EOF to the client. Such a connection is refused on its first command after the
+   *  handshake (the command filter), or closed at the exit deadline. */
+  upgrading(): boolean;
   /** Sends the 421 and closes. */
   refuse(reply: typeof Replies.shuttingDown): void;
   /** Ends the transaction undelivered, then refuses. */
@@ -54,8 +60,8 @@ export class Drain {
       while (Date.now() - started < ms && connections().some(busy)) await sleep(25);
     };
     await until(schedule.handOffMs, (c) => c.inTransaction());
-    for (const c of connections()) if (!c.relaying()) c.stop(Replies.shuttingDown);
-    await until(schedule.exitMs, (c) => c.relaying());
+    for (const c of connections()) if (!c.relaying() && !c.upgrading()) c.stop(Replies.shuttingDown);
+    await until(schedule.exitMs, (c) => c.relaying() || c.upgrading());
     const late = connections().filter((c) => c.relaying()).length;
     if (late > 0) logger.warn({ late }, "upstream replies still pending at the end of the grace period");
     for (const c of connections()) c.stop(Replies.shuttingDown);

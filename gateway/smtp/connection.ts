@@ -207,6 +207,11 @@ export class PosternConnection extends SMTPConnection implements DrainableConnec
     return this.transaction?.phase === "awaiting-reply";
   }
 
+  /** Between STARTTLS's 220 and the end of the handshake nothing can be said to the client. */
+  upgrading(): boolean {
+    return this._upgrading;
+  }
+
   /** Sends a 421 (smtp-server closes the connection after any 421). */
   refuse(reply: SmtpReply): void {
     this.sendReply(reply);

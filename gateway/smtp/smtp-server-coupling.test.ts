@@ -65,6 +65,13 @@ const BEHAVIOUR: [string, () => string, RegExp][] = [
     () => SMTPServer.toString(),
     /_handleProxy\(socket, \(err, socketOptions\)[\s\S]*this\.connect\(/,
   ],
+  // Drain leaves a connection alone while _upgrading (gateway/runtime/drain.ts): set from STARTTLS's
+  // 220 until the handshake completes.
+  [
+    "upgrade() sets _upgrading until the TLS socket is secure",
+    () => SMTPConnection.prototype.upgrade.toString(),
+    /this\._upgrading = true[\s\S]*'secure'[\s\S]*this\._upgrading = false/,
+  ],
   // _resetSession replaces the envelope: PosternConnection aborts the transaction just before.
   [
     "_resetSession resets the envelope",
