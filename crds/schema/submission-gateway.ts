@@ -290,6 +290,13 @@ const pod = z.object({
 
 const observability = z.object({
   metricsPort: port.default(9090).describe("Port of the pods' /metrics, /livez and /readyz endpoints."),
+  perUserMetrics: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Count messages per authenticated user (postern_user_messages_total{user,result}): one series per user " +
+        "and outcome, for per-credential dashboards and alerts. Off by default: series grow with the users.",
+    ),
   serviceMonitor: z
     .object({
       enabled: z

@@ -124,7 +124,7 @@ describe("gateway.yaml", () => {
         shutdownGraceSeconds: 25,
       },
       policy: { senderAlignment: "header", rateLimit: { messages: 500, windowSeconds: 3600 } },
-      http: { port: 9100 },
+      http: { port: 9100, perUserMetrics: true },
     });
   });
 

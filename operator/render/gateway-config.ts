@@ -171,7 +171,10 @@ export function gatewayConfig(gateway: SubmissionGateway): GatewayYaml {
       senderAlignment: spec.policy.senderAlignment,
       ...(spec.policy.rateLimit !== undefined && { rateLimit: rateLimitConfig(spec.policy.rateLimit) }),
     },
-    http: { port: spec.observability.metricsPort },
+    http: {
+      port: spec.observability.metricsPort,
+      ...(spec.observability.perUserMetrics ? { perUserMetrics: true } : {}),
+    },
   };
 }
 

@@ -85,6 +85,7 @@ export const everything: Partial<Spec> = {
   },
   observability: {
     metricsPort: 9100,
+    perUserMetrics: true,
     serviceMonitor: { enabled: true, interval: "90s", labels: { release: "prometheus" } },
     tracing: { otlpEndpoint: "http://otel-collector.observability:4318/v1/traces", samplingRatio: 0.25 },
   },
