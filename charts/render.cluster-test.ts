@@ -122,7 +122,7 @@ test("monitoring: absent by default, rendered when the cluster serves monitoring
     const monitor = one(objects, "ServiceMonitor") as RenderedObject & {
       spec: {
         selector: { matchLabels: Record<string, string> };
-        endpoints: { port: string; path: string }[];
+        endpoints: { port: string; path: string; honorLabels: boolean }[];
       };
     };
     assert.deepEqual(
@@ -132,7 +132,9 @@ test("monitoring: absent by default, rendered when the cluster serves monitoring
     for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) {
       assert.equal(service.metadata?.labels?.[key], value, `the Service has ${key}=${value}`);
     }
-    assert.deepEqual(monitor.spec.endpoints, [{ port: "metrics", path: "/metrics", interval: "30s" }]);
+    assert.deepEqual(monitor.spec.endpoints, [
+      { port: "metrics", path: "/metrics", interval: "30s", honorLabels: true },
+    ]);
   });
 
   await t.test("the PrometheusRule's spec is the chart's rule file", async () => {

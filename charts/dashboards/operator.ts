@@ -3,6 +3,9 @@
 import { RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
 import { dashboard, graph, single, TARGET } from "./panels.ts";
 
+/** The per-gateway gauges carry the gateway's namespace, not the operator's (the chart's ServiceMonitor
+ *  honours the operator's labels): the operator's job alone picks them. */
+const GATEWAYS = 'job="$job"';
 const rate = (metric: string) => `rate(${metric}{${TARGET}}[$__rate_interval])`;
 const p95 = (metric: string, by: string) =>
   `histogram_quantile(0.95, sum by (${by}, le) (${rate(`${metric}_bucket`)}))`;
@@ -31,7 +34,7 @@ export function operatorDashboard() {
         unit: "short",
         queries: [
           [
-            `count(postern_operator_gateway_replicas_ready{${TARGET}} == 0 and postern_operator_gateway_replicas_desired{${TARGET}} > 0) or vector(0)`,
+            `count(postern_operator_gateway_replicas_ready{${GATEWAYS}} == 0 and postern_operator_gateway_replicas_desired{${GATEWAYS}} > 0) or vector(0)`,
             "gateways",
           ],
         ],
@@ -49,12 +52,11 @@ export function operatorDashboard() {
       graph({
         title: "Gateway replicas",
         description:
-          "Per SubmissionGateway, the replicas it asks for and those ready (namespace is the gateway's " +
-          "when the ServiceMonitor honours the operator's labels).",
+          "Per SubmissionGateway (its namespace and name), the replicas it asks for and those ready.",
         unit: "short",
         queries: [
-          [`postern_operator_gateway_replicas_desired{${TARGET}}`, "{{namespace}}/{{gateway}} desired"],
-          [`postern_operator_gateway_replicas_ready{${TARGET}}`, "{{namespace}}/{{gateway}} ready"],
+          [`postern_operator_gateway_replicas_desired{${GATEWAYS}}`, "{{namespace}}/{{gateway}} desired"],
+          [`postern_operator_gateway_replicas_ready{${GATEWAYS}}`, "{{namespace}}/{{gateway}} ready"],
         ],
       }),
     )
