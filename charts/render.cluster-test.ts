@@ -8,6 +8,7 @@ import { test } from "node:test";
 import type { V1Container, V1Deployment, V1Pod, V1PolicyRule } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { freshNamespace, kubectl } from "../hack/testing/cluster.ts";
+import { installMonitoringCrds } from "../hack/testing/monitoring-crds.ts";
 import { parseOperatorFlags } from "../operator/cli/flags.ts";
 import { apply } from "../operator/testing/cluster-objects.ts";
 import {
@@ -275,28 +276,20 @@ test("test.enabled without what the probe needs fails, naming the value", async 
   }
 });
 
-/** Whether the test cluster serves prometheus-operator's API (its CRDs installed). */
-async function servesMonitoring(): Promise<boolean> {
-  return (await kubectl(["get", "--raw", `/apis/${MONITORING}`])).code === 0;
-}
-
 test("the API server accepts every rendered object (server-side dry-run apply)", async (t) => {
   const release = await freshNamespace(t, { "pod-security.kubernetes.io/enforce": "restricted" });
   const watched = await freshNamespace(t);
   const grafana = await freshNamespace(t);
   const chart = await scratchChart(t);
   const values = await valuesFile(t, everythingOn(watched, grafana));
-  // ServiceMonitor and PrometheusRule are checked too once the cluster has prometheus-operator's CRDs
-  // (install them in hack/testing/global-setup.ts); until then the API server cannot know them.
-  const monitoring = await servesMonitoring();
+  // The ServiceMonitor and PrometheusRule against prometheus-operator's real CRDs.
+  await installMonitoringCrds();
   for (const [name, args] of [
     ["the default values", []],
     ["everything on", ["--values", values, "--api-versions", MONITORING]],
   ] as const) {
     await t.test(name, async () => {
-      const objects = (await render([...args], release, chart)).filter(
-        (o) => monitoring || o.apiVersion !== MONITORING,
-      );
+      const objects = await render([...args], release, chart);
       const input = objects.map((o) => `---\n${stringify(o)}`).join("");
       const result = await kubectl(
         [
