@@ -1,7 +1,7 @@
 // The log lines people and tools act on for authentication: one JSON line per failed AUTH exchange and
 // one per brute-force penalty, each with the client address as a bare IP. Their shape is a contract —
-// docs/logging.md gives a fail2ban filter and a CrowdSec parser for them, and auth-log.test.ts runs that
-// filter over real output — so keys and messages change only together with those.
+// docs/logging.md gives a fail2ban filter and a CrowdSec parser for them, and auth-log.test.ts and
+// crowdsec.test.ts run them over real output — so keys and messages change only together with those.
 //
 // Values a client chose (the user name) are JSON-escaped by pino, so they can never forge a `"client":`
 // field, and are cut to MAX_NAME characters so one client cannot write megabytes of log.
