@@ -50,7 +50,11 @@ describe("SubmissionGateway defaults", () => {
         timeouts: { connect: "10s", socket: "60s" },
       },
       service: { type: "ClusterIP" },
-      observability: { metricsPort: 9090, serviceMonitor: { enabled: false, interval: "30s" } },
+      observability: {
+        metricsPort: 9090,
+        perUserMetrics: false,
+        serviceMonitor: { enabled: false, interval: "30s" },
+      },
     });
   });
 
