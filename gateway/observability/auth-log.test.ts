@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino from "pino";
+import { criLog } from "../testing/cri-log.ts";
 import { authPlain, base64, RawSmtp } from "../testing/raw-smtp.ts";
 import { run } from "../testing/run.ts";
 import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
@@ -86,14 +87,18 @@ test("failed logins and penalties: one line each, and the documented fail2ban fi
 
   const filter = join(dir, "postern.conf");
   await writeFile(filter, await documentedFilter());
-  const result = await run("fail2ban-regex", ["-o", "ip", file, filter]);
-  assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(result.stdout.split("\n").filter(Boolean), [
-    "127.0.0.2",
-    "127.0.0.2",
-    "127.0.0.3",
-    "127.0.0.4",
-  ]);
+  // The gateway's own output, and the same lines as a node's /var/log/containers holds them.
+  const criFile = join(dir, "gateway.cri.log");
+  await writeFile(criFile, criLog(await readFile(file, "utf8")));
+  for (const log of [file, criFile]) {
+    const result = await run("fail2ban-regex", ["-o", "ip", log, filter]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(
+      result.stdout.split("\n").filter(Boolean),
+      ["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.4"],
+      log,
+    );
+  }
 });
 
 test("a plaintext client on the implicit-TLS port is one log line, not a stack trace", async (t) => {

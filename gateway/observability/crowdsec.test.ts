@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import pino from "pino";
 import { parse, stringify } from "yaml";
+import { criLog } from "../testing/cri-log.ts";
 import { freePort, waitForPort } from "../testing/ports.ts";
 import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
 import { run } from "../testing/run.ts";
@@ -217,13 +218,10 @@ test("the documented CrowdSec parser and scenario, in the real CrowdSec engine o
 
   // As the container runtime writes the gateway's standard output to /var/log/containers (the CRI
   // format: timestamp, stream, full-line tag), stamped with each line's own `time`.
-  const lines = (await readFile(log, "utf8")).split("\n").filter((line) => line !== "");
-  const cri = lines.map((line) => {
-    const time = (JSON.parse(line) as { time: number }).time;
-    return `${new Date(time).toISOString()} stdout F ${line}`;
-  });
-  const criLog = join(dir, "gateway.cri.log");
-  await writeFile(criLog, `${cri.join("\n")}\n`);
+  const text = await readFile(log, "utf8");
+  const lines = text.split("\n").filter((line) => line !== "");
+  const criLogFile = join(dir, "gateway.cri.log");
+  await writeFile(criLogFile, criLog(text));
   const json = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   const counted = json.filter((j) => j.event === "auth_failure" && COUNTED.includes(String(j.reason)));
   const countedFrom = (client: string) => counted.filter((j) => j.client === client).length;
@@ -241,7 +239,7 @@ test("the documented CrowdSec parser and scenario, in the real CrowdSec engine o
   );
 
   const engine = await startCrowdsec(t, dir, docs);
-  const replay = ["-dsn", `file://${criLog}`, "-type", type, "-no-api"];
+  const replay = ["-dsn", `file://${criLogFile}`, "-type", type, "-no-api"];
   for (const [key, value] of Object.entries(labels)) replay.push("-label", `${key}:${value}`);
 
   // What each stage made of each line, as `cscli explain` shows it.

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import pino from "pino";
+import { criLog } from "../testing/cri-log.ts";
 import { RawSmtp } from "../testing/raw-smtp.ts";
 import { run } from "../testing/run.ts";
 import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
@@ -117,8 +118,13 @@ describe("the message log of a running gateway", () => {
     );
     const filter = join(dir, "postern-messages.conf");
     await writeFile(filter, await documentedFilter());
-    const result = await run("fail2ban-regex", ["-o", "ip", file, filter]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(result.stdout.split("\n").filter(Boolean), ["127.0.0.3", "127.0.0.3"]);
+    // The gateway's own output, and the same lines as a node's /var/log/containers holds them.
+    const criFile = join(dir, "gateway.cri.log");
+    await writeFile(criFile, criLog(await readFile(file, "utf8")));
+    for (const log of [file, criFile]) {
+      const result = await run("fail2ban-regex", ["-o", "ip", log, filter]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(result.stdout.split("\n").filter(Boolean), ["127.0.0.3", "127.0.0.3"], log);
+    }
   });
 });
