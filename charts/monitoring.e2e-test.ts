@@ -1,7 +1,9 @@
 // The dashboards and alerts against a real Prometheus scraping the real gateway and operator pods on
 // a real node. The operator is installed by the chart in a namespace of its own (its ServiceMonitor
 // and PrometheusRule on, the real prometheus-operator CRDs installed first); a gateway in another
-// namespace asks for a ServiceMonitor and per-user metrics; Prometheus
+// namespace asks for a ServiceMonitor and per-user metrics. Prometheus (3.16, built from the pinned
+// module with Kubernetes service discovery, which Debian's lacks: hack/tools/prometheus/) finds the
+// pods itself through the test cluster's API server (role endpoints, the test's namespaces) and
 // scrapes every second what those ServiceMonitors select, translated as prometheus-operator does
 // (monitoring/scrape-config.ts), while real clients (swaks) log in, fail, get locked out, send and
 // get refused. Then every panel query of the generated dashboards and every alert expression is run
@@ -9,10 +11,9 @@
 // return series and every grouping label exist on what it groups (monitoring/check-queries.ts); a
 // misspelt metric and a misspelt label are reported by the same check, so it can fail.
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { V1Endpoints, V1Pod, V1Service } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import {
   addUser,
@@ -28,13 +29,13 @@ import {
   tlsSecret,
 } from "../e2e/testing/system.ts";
 import { run, testMessage } from "../gateway/testing/run.ts";
+import { kubeconfigPath } from "../hack/testing/cluster.ts";
 import { repoRoot } from "../hack/testing/control-plane.ts";
 import { installMonitoringCrds } from "../hack/testing/monitoring-crds.ts";
 import { apply, eventually, untilCondition } from "../operator/testing/cluster-objects.ts";
 import { dashboardFiles } from "./dashboards/render.ts";
 import { checkExpression } from "./monitoring/check-queries.ts";
 import { panelQueries, variableSources } from "./monitoring/dashboard-queries.ts";
-import { endpointsTargets } from "./monitoring/kubernetes-sd.ts";
 import { startPrometheus } from "./monitoring/prometheus.ts";
 import { type ServiceMonitorSpec, scrapeConfigs } from "./monitoring/scrape-config.ts";
 import { CHART, helm, helmOk } from "./testing/helm.ts";
@@ -93,31 +94,11 @@ test("a real Prometheus scrapes the gateway and the operator: every panel and al
     ];
     return found.length === 2 ? found : undefined;
   });
-  const prometheus = await startPrometheus(t, (dir) => ({
+  const prometheus = await startPrometheus(t, {
     global: { scrape_interval: "1s", evaluation_interval: "1s" },
     rule_files: [RULES],
-    scrape_configs: scrapeConfigs(monitors, {
-      interval: "1s",
-      discovery: () => ({
-        file_sd_configs: [{ files: [join(dir, "targets.json")], refresh_interval: "1s" }],
-      }),
-    }),
-  }));
-  // Debian's Prometheus has no Kubernetes discovery: the endpoints role's targets, discovered here.
-  const discover = async () => {
-    const namespaces = [operatorNs, ns];
-    const objects = { endpoints: [] as V1Endpoints[], services: [] as V1Service[], pods: [] as V1Pod[] };
-    for (const namespace of namespaces) {
-      objects.endpoints.push(...(await list<V1Endpoints>("endpoints", namespace)));
-      objects.services.push(...(await list<V1Service>("services", namespace)));
-      objects.pods.push(...(await list<V1Pod>("pods", namespace)));
-    }
-    await writeFile(
-      join(prometheus.dir, "targets.json"),
-      JSON.stringify(endpointsTargets(objects, namespaces)),
-    );
-  };
-  await discover();
+    scrape_configs: scrapeConfigs(monitors, { interval: "1s", kubeconfig: kubeconfigPath() }),
+  });
 
   await t.test("both jobs are up, with the labels prometheus-operator gives its targets", async () => {
     const up = await eventually("the gateway and the operator scraped", async () => {

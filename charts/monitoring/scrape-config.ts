@@ -2,10 +2,9 @@
 // pkg/prometheus/promcfg.go), for the parts Postern's ServiceMonitors use: the Service selector's
 // matchLabels, the namespace selector, and each endpoint's port name, path, interval and honorLabels.
 // Targets get the labels prometheus-operator gives them: namespace, service, pod, container,
-// endpoint, and job = the Service's name. Pure; a test runs Prometheus with its output.
-//
-// Where the targets come from is the caller's: Kubernetes service discovery (role endpoints), or, for
-// a Prometheus built without it (Debian's), files in the same shape (kubernetes-sd.ts).
+// endpoint, and job = the Service's name. Targets come from Prometheus' own Kubernetes service
+// discovery (role endpoints) in the cluster of a kubeconfig, in the namespaces each ServiceMonitor
+// selects. Pure; a test runs Prometheus with its output.
 
 export interface ServiceMonitorSpec {
   metadata: { name: string; namespace: string };
@@ -17,25 +16,9 @@ export interface ServiceMonitorSpec {
   };
 }
 
-/** The service-discovery part of a scrape config, for the namespaces a ServiceMonitor selects (all
- *  when undefined). */
-export type Discovery = (namespaces: string[] | undefined) => Record<string, unknown>;
-
-/** Prometheus' own Kubernetes discovery (role endpoints) in the cluster of `kubeconfig`. */
-export function kubernetesDiscovery(kubeconfig: string): Discovery {
-  return (namespaces) => ({
-    kubernetes_sd_configs: [
-      {
-        role: "endpoints",
-        kubeconfig_file: kubeconfig,
-        ...(namespaces && { namespaces: { names: namespaces } }),
-      },
-    ],
-  });
-}
-
 export interface ScrapeOptions {
-  discovery: Discovery;
+  /** The cluster Prometheus discovers the targets in, and its credentials. */
+  kubeconfig: string;
   /** Replaces every endpoint's interval (tests scrape every second). */
   interval?: string;
 }
@@ -77,7 +60,13 @@ export function scrapeConfigs(monitors: ServiceMonitorSpec[], options: ScrapeOpt
         ...((options.interval ?? endpoint.interval) && {
           scrape_interval: options.interval ?? endpoint.interval,
         }),
-        ...options.discovery(namespaces),
+        kubernetes_sd_configs: [
+          {
+            role: "endpoints",
+            kubeconfig_file: options.kubeconfig,
+            ...(namespaces && { namespaces: { names: namespaces } }),
+          },
+        ],
         relabel_configs: [
           { source_labels: ["job"], target_label: "__tmp_prometheus_job_name" },
           ...selector,
