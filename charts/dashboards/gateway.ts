@@ -129,12 +129,13 @@ export function gatewayDashboard() {
       ranking({
         title: "Top users",
         description:
-          "The ten users with the most messages over the time range, by outcome. Only with " +
-          "http.perUserMetrics: true in gateway.yaml; empty otherwise.",
+          "The ten users with the most messages over the time range, each by outcome. Only with " +
+          "per-user metrics on (SubmissionGateway spec.observability.perUserMetrics); empty otherwise.",
         unit: "short",
         queries: [
           [
-            `topk(10, sum by (user, result) (increase(postern_user_messages_total{${TARGET}}[$__range])))`,
+            // Ten users (not ten user-and-outcome pairs), each split by outcome.
+            `sum by (user, result) (increase(postern_user_messages_total{${TARGET}}[$__range])) and on (user) topk(10, sum by (user) (increase(postern_user_messages_total{${TARGET}}[$__range])))`,
             "{{user}} {{result}}",
           ],
         ],
