@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import type { V1Deployment } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
+import { parseAllDocuments } from "yaml";
 import {
   addUser,
   assertRelayedOnce,
@@ -202,19 +203,33 @@ test("the chart: install, mail, helm test, upgrade, rollback, uninstall with the
     await assertRelayedOnce(upstream, sent.token);
   });
 
-  await t.test("helm uninstall removes the operator and keeps the CRDs and the gateway", async () => {
-    const uninstall = await helmOk(["uninstall", RELEASE, "--namespace", ns, "--wait"], 180_000);
-    assert.match(uninstall, /kept due to the resource policy/);
-    assert.equal(await deployment(ns), undefined);
-    for (const [kind, name] of [
-      ["ServiceAccount", OPERATOR],
-      ["Role", OPERATOR],
-      ["RoleBinding", OPERATOR],
-    ] as const) {
-      const apiVersion = kind === "ServiceAccount" ? "v1" : "rbac.authorization.k8s.io/v1";
-      assert.equal(await read(apiVersion, kind, ns, name), undefined, `${kind} ${name}`);
-    }
-    for (const crd of CRDS) assert.equal((await kubectl(["get", "crd", crd])).code, 0, `CRD ${crd} kept`);
-    assert.ok(await read("postern.io/v1alpha1", "SubmissionGateway", ns, GATEWAY), "the gateway kept");
-  });
+  await t.test(
+    "helm uninstall removes everything the release made but the CRDs, and keeps the gateway",
+    async () => {
+      // What the release installed, as helm recorded it: its cluster-wide grant included.
+      const installed = parseAllDocuments(await helmOk(["get", "manifest", RELEASE, "--namespace", ns]))
+        .map((d) => d.toJS() as KubernetesObject | null)
+        .filter((o): o is KubernetesObject => o !== null);
+      const kinds = new Set(installed.map((o) => o.kind));
+      for (const kind of [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "Deployment",
+        "CustomResourceDefinition",
+      ]) {
+        assert.ok(kinds.has(kind), `the release has a ${kind}: ${[...kinds].join(", ")}`);
+      }
+      const uninstall = await helmOk(["uninstall", RELEASE, "--namespace", ns, "--wait"], 180_000);
+      assert.match(uninstall, /kept due to the resource policy/);
+      for (const o of installed) {
+        const name = o.metadata?.name ?? "";
+        const left = await read(o.apiVersion ?? "", o.kind ?? "", o.metadata?.namespace ?? ns, name);
+        if (o.kind === "CustomResourceDefinition") assert.ok(left, `CRD ${name} kept`);
+        else assert.equal(left, undefined, `${o.kind} ${name} removed`);
+      }
+      for (const crd of CRDS) assert.equal((await kubectl(["get", "crd", crd])).code, 0, `CRD ${crd} kept`);
+      assert.ok(await read("postern.io/v1alpha1", "SubmissionGateway", ns, GATEWAY), "the gateway kept");
+    },
+  );
 });
