@@ -251,11 +251,43 @@ test("bad values are refused by the schema, naming the field", async () => {
     ["logLevel=loud", /logLevel: logLevel must be one of/],
     ["watchNamespaces={Mail}", /watchNamespaces\.0: Does not match pattern/],
     ["image.pullPolicy=Sometimes", /image\.pullPolicy: image\.pullPolicy must be one of/],
+    [
+      "networkPolicy.metricsFrom[0].podSelecter.app=prometheus",
+      /networkPolicy\.metricsFrom\.0: Additional property podSelecter is not allowed/,
+    ],
   ] as const) {
     const result = await helm(["template", "postern", CHART, "--set", set]);
     assert.notEqual(result.code, 0, set);
     assert.match(result.stderr, message, set);
   }
+});
+
+test("leader-election timings out of order are refused at install, naming the value", async () => {
+  for (const [set, message] of [
+    [
+      "leaderElection.renewDeadline=30s",
+      /leaderElection\.renewDeadline: 30s must be shorter than leaderElection\.leaseDuration \(15s\)/,
+    ],
+    [
+      "leaderElection.leaseDuration=1m,leaderElection.renewDeadline=60000ms",
+      /leaderElection\.renewDeadline: 60000ms must be shorter/,
+    ],
+    [
+      "leaderElection.retryPeriod=0.5m",
+      /leaderElection\.retryPeriod: 0\.5m must be shorter than leaderElection\.renewDeadline \(10s\)/,
+    ],
+  ] as const) {
+    const result = await helm(["template", "postern", CHART, "--set", set]);
+    assert.notEqual(result.code, 0, set);
+    assert.match(result.stderr, message, set);
+  }
+  // In order, in other units: rendered, and the operator's own parser agrees.
+  const ok = await render([
+    "--set",
+    "leaderElection.leaseDuration=1m,leaderElection.renewDeadline=45s,leaderElection.retryPeriod=500ms",
+  ]);
+  const container = (one(ok, "Deployment") as V1Deployment).spec?.template.spec?.containers[0];
+  assert.ok(parseOperatorFlags(container?.args ?? []));
 });
 
 test("test.enabled without what the probe needs fails, naming the value", async () => {

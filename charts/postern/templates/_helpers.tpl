@@ -100,3 +100,13 @@ readOnlyRootFilesystem: true
 capabilities:
   drop: [ALL]
 {{- end -}}
+
+{{/*
+A duration value (one number, one unit, as the operator's flags take it: ms, s, m, h; none is
+seconds) in milliseconds, so the leader-election timings can be compared at install.
+*/}}
+{{- define "postern.milliseconds" -}}
+{{- $number := regexReplaceAll "(ms|s|m|h)$" . "" | float64 -}}
+{{- $unit := regexReplaceAll "^[0-9.]+" . "" | default "s" -}}
+{{- mulf $number (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) $unit) -}}
+{{- end -}}
