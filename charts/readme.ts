@@ -34,6 +34,12 @@ gateway pods ([docs/operator.md](../../docs/operator.md)). The chart installs
 Cluster-scoped objects are named after the release, so several releases (each with its own
 \`watchNamespaces\`) can share a cluster; the CRDs are shared, so install them with one release only.
 
+**Prefer \`watchNamespaces\` in shared clusters.** Cluster-wide (the default), the operator may read
+and write Secrets and patch Pods in every namespace — users' passwords and TLS keys live in Secrets
+of any namespace, and a Pod annotation is how it makes kubelet refresh a gateway's mounted
+credentials at once — and it caches every Secret of the cluster. Narrowed to the namespaces that
+hold gateways, both the grant and the cache are theirs alone.
+
 ## Install
 
 \`\`\`sh

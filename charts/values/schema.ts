@@ -2,7 +2,7 @@
 // values that do not match it, naming the field), values.yaml (the defaults, each commented) and the
 // values table of charts/postern/README.md (charts/values/render.ts writes all three).
 import { z } from "zod";
-import { affinity, resourceRequirements, toleration } from "../../crds/schema/kubernetes.ts";
+import { affinity, labelSelector, resourceRequirements, toleration } from "../../crds/schema/kubernetes.ts";
 import { DURATION_FLAG, LOG_LEVELS } from "../../operator/cli/flags.ts";
 
 const pullPolicy = z.enum(["Always", "IfNotPresent", "Never"]);
@@ -10,6 +10,21 @@ const dnsLabel = z
   .string()
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+/** networking/v1 NetworkPolicyPeer: strict, so a misspelt field is refused with its name. */
+const networkPolicyPeer = z.strictObject({
+  podSelector: labelSelector
+    .optional()
+    .describe("Pods (in the policy's namespace, or those namespaceSelector picks)."),
+  namespaceSelector: labelSelector.optional().describe("Namespaces whose pods may connect."),
+  ipBlock: z
+    .strictObject({
+      cidr: z.string().min(1).describe("A CIDR, e.g. 10.0.0.0/8."),
+      except: z.array(z.string().min(1)).optional().describe("CIDRs within it that may not."),
+    })
+    .optional()
+    .describe("Addresses that may connect."),
+});
+
 const flagDuration = (defaultValue: string, what: string) =>
   z.string().regex(DURATION_FLAG).default(defaultValue).describe(`${what}; a duration such as 15s or 2m.`);
 const stringMap = (what: string) => z.record(z.string(), z.string()).default({}).describe(what);
@@ -154,7 +169,7 @@ export const valuesSchema = z.strictObject({
         .default(false)
         .describe("A NetworkPolicy admitting only metrics scrapes to the operator's pods."),
       metricsFrom: z
-        .array(z.record(z.string(), z.unknown()))
+        .array(networkPolicyPeer)
         .default([])
         .describe("NetworkPolicyPeers that may scrape the metrics port; empty: any."),
     })
