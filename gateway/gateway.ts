@@ -124,6 +124,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
   const recordLoad = (kind: ConfigKind) => {
     metrics.configReloads.inc({ kind, result: "success" });
     metrics.configLastReloadSuccess.set({ kind }, Date.now() / 1000);
+    metrics.configLastReloadSuccessful.set({ kind }, 1);
   };
   const showState = () => {
     metrics.mechanismsOffered(state.config.auth.mechanisms);
@@ -132,6 +133,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
   };
   for (const kind of ["policy", "credentials", "tls"] as const) {
     metrics.configLastReloadSuccess.set({ kind }, Date.now() / 1000);
+    metrics.configLastReloadSuccessful.set({ kind }, 1);
   }
   showState();
 
@@ -200,6 +202,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
       logger.info({ kind }, "configuration reloaded");
     } catch (err) {
       metrics.configReloads.inc({ kind, result: "failure" });
+      metrics.configLastReloadSuccessful.set({ kind }, 0);
       logger.error(
         { kind, err: (err as Error).message },
         "configuration refused; the last good one stays in force",

@@ -96,5 +96,9 @@ test("bounded label sets are exposed at 0 before the first event, so rate() has 
     ),
   ];
   for (const series of zero) assert.equal(sample(text, series), 0, series);
+  // Every kind loaded at start-up; the reload alert needs these series before the first reload.
+  for (const kind of ["policy", "credentials", "tls"]) {
+    assert.equal(sample(text, `postern_config_last_reload_successful{kind="${kind}"}`), 1, kind);
+  }
   assert.doesNotMatch(text, /mechanism="XOAUTH2"/, "only the mechanisms the gateway offers");
 });

@@ -83,7 +83,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     messageSize: new Histogram({
       name: "postern_message_size_bytes",
-      help: "Size of messages accepted from clients.",
+      help: "Size of messages relayed (accepted by the upstream), as the client sent them.",
       buckets: [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 52428800],
       registers,
     }),
@@ -108,6 +108,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     configLastReloadSuccess: new Gauge({
       name: "postern_config_last_reload_success_timestamp_seconds",
       help: "Unix time of the last successful load, by kind.",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
+    // A refused reload is one failure increment (unchanged content is not retried), so an alert needs
+    // this state, not the counter, to keep firing while the refused content stays.
+    configLastReloadSuccessful: new Gauge({
+      name: "postern_config_last_reload_successful",
+      help: "Whether the last load of each kind succeeded (1), or its newest content was refused (0).",
       labelNames: ["kind"] as const,
       registers,
     }),

@@ -121,5 +121,11 @@ test("a change that needs a restart is a failed reload: logged and counted, noth
   await swapPolicy(gw, { listeners, limits: { maxRecipients: 1 } });
   assert.equal(await reloads(gw, "policy", "failure"), 1);
   assert.equal(await reloads(gw, "policy", "success"), 0);
+  const successful = await gw.metrics.configLastReloadSuccessful.get();
+  assert.equal(
+    successful.values.find((v) => v.labels.kind === "policy")?.value,
+    0,
+    "refused until restarted",
+  );
   assert.equal(gw.gateway?.config.limits.maxRecipients, 100, "the last good policy stays in force");
 });

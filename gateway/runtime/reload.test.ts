@@ -31,6 +31,12 @@ async function within(ms: number, check: () => Promise<boolean>): Promise<number
 const metric = async (gw: TestGateway, name: string) =>
   (await gw.metrics.registry.getSingleMetricAsString(name)).split("\n").filter((l) => !l.startsWith("#"));
 
+/** postern_config_last_reload_successful, by kind. */
+const lastReloadSuccessful = async (gw: TestGateway) =>
+  Object.fromEntries(
+    (await gw.metrics.configLastReloadSuccessful.get()).values.map((v) => [v.labels.kind, v.value]),
+  );
+
 test("a rotated password is in force within 1 s; the old one is refused; open sessions stay up", async (t) => {
   const gw = await startTestGateway(t);
   const open = await RawSmtp.session(gw.ports.submissions, { tls: "implicit" });
@@ -93,6 +99,24 @@ test("an invalid credentials file is refused; the last good one stays in force",
   assert.match(await authReply(gw, ALICE.username, ALICE.password), /^235/);
 });
 
+test("last_reload_successful: 1 from the start, 0 while a kind's newest content is refused, 1 once a good one loads", async (t) => {
+  const gw = await startTestGateway(t);
+  assert.deepEqual(await lastReloadSuccessful(gw), { policy: 1, credentials: 1, tls: 1 });
+
+  await gw.swapVolume("credentials", { "users.yaml": "users:\n  - username: x\n    verifiers: {}\n" });
+  await within(1000, async () => (await lastReloadSuccessful(gw)).credentials === 0);
+  // The refused content is not tried again, and a good load of another kind does not clear it: the
+  // gauge stays 0 as long as the refused file does, long after its one failure increment.
+  await gw.swapVolume("", { "gateway.yaml": stringify({ ...gw.config, limits: { maxRecipients: 1 } }) });
+  await within(1000, async () => gw.gateway?.config.limits.maxRecipients === 1);
+  await gw.gateway?.reload();
+  assert.deepEqual(await lastReloadSuccessful(gw), { policy: 1, credentials: 0, tls: 1 });
+
+  await gw.swapVolume("credentials", { "users.yaml": await gw.usersYaml([ALICE]) });
+  await within(1000, async () => (await lastReloadSuccessful(gw)).credentials === 1);
+  assert.match(await authReply(gw, ALICE.username, ALICE.password), /^235/);
+});
+
 test("an invalid policy is refused and the old policy stays; a valid change applies", async (t) => {
   const gw = await startTestGateway(t);
   await gw.swapVolume("", { "gateway.yaml": stringify({ ...gw.config, listeners: [] }) });
@@ -101,10 +125,12 @@ test("an invalid policy is refused and the old policy stays; a valid change appl
       /kind="policy",result="failure"} 1/.test(l),
     ),
   );
+  assert.equal((await lastReloadSuccessful(gw)).policy, 0);
   assert.match(await authReply(gw, ALICE.username, ALICE.password), /^235/);
 
   await gw.swapVolume("", { "gateway.yaml": stringify({ ...gw.config, limits: { maxRecipients: 1 } }) });
   await within(1000, async () => gw.gateway?.config.limits.maxRecipients === 1);
+  assert.equal((await lastReloadSuccessful(gw)).policy, 1);
   const c = await RawSmtp.authenticated(gw.ports.submissions, ALICE);
   await c.command("MAIL FROM:<alice@example.test>");
   assert.equal((await c.command("RCPT TO:<a@example.net>")).code, 250);
@@ -155,6 +181,7 @@ test("a TLS key that does not match its certificate is refused; the old pair sta
   await within(1000, async () =>
     (await metric(gw, "postern_config_reloads_total")).some((l) => /kind="tls",result="failure"} 1/.test(l)),
   );
+  assert.deepEqual(await lastReloadSuccessful(gw), { policy: 1, credentials: 1, tls: 0 });
   assert.equal((await servedCertificate(gw.ports.submissions)).fingerprint256, before.fingerprint256);
 });
 
