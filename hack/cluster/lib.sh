@@ -147,7 +147,10 @@ component_pid() {
   # The kubelet starts as `unshare ... bash -c '...; exec kubelet ...'`, all in one pid: until the
   # last exec its argv0 is unshare or bash, with the kubelet's path among the arguments.
   kubelet) [[ $cmdline == *"$tools_bin/kubelet "* ]] || return 0 ;;
-  *) [[ ${argv0##*/} == "$name" ]] || return 0 ;;
+  # Until start()'s wrapper execs the program, the pid is still `bash -c ... <name>.pid <program>`:
+  # the component starting, not a stale pid (a busy machine once showed it to wait_for, which took
+  # the apiserver for exited before it had written a line).
+  *) [[ ${argv0##*/} == "$name" || $cmdline == *" $cluster_dir/$name.pid "* ]] || return 0 ;;
   esac
   [[ $cmdline == *"$cluster_dir"* ]] || return 0
   echo "$pid"
