@@ -5,6 +5,7 @@
 // address, gateways and users, and real clients (swaks, Python's smtplib) through the gateway's Service.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import type { TestContext } from "node:test";
 import type { KubernetesObject, V1Deployment, V1Pod } from "@kubernetes/client-node";
@@ -237,8 +238,32 @@ export function readyPods(namespace: string, replicas: number, timeoutMs = 120_0
   );
 }
 
+/**
+ * The gateway Service's cluster IP, once it routes: pods being ready is not enough, kube-proxy
+ * programs the Service's rules from the EndpointSlice a moment later, and until then it refuses
+ * connections. So: until 587 greets with 220 and 465 accepts a connection.
+ */
 export async function serviceAddress(namespace: string): Promise<string> {
-  return kc(["get", "service", GATEWAY, "-o", "jsonpath={.spec.clusterIP}"], { namespace });
+  const address = await kc(["get", "service", GATEWAY, "-o", "jsonpath={.spec.clusterIP}"], { namespace });
+  await eventually(`service ${namespace}/${GATEWAY} routing to a gateway pod`, async () =>
+    (await greets(address, 587)) && (await greets(address, 465, false)) ? true : undefined,
+  );
+  return address;
+}
+
+/** Whether a TCP connection to address:port opens (and, with `smtp`, the first line is a 220). */
+function greets(address: string, port: number, smtp = true): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port, timeout: 2000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("connect", () => (smtp ? undefined : done(true)));
+    socket.once("data", (chunk) => done(chunk.toString("latin1").startsWith("220")));
+    socket.once("timeout", () => done(false));
+    socket.once("error", () => done(false));
+  });
 }
 
 export interface Submission extends RunResult {
