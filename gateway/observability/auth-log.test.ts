@@ -3,26 +3,15 @@
 // output, finds exactly the failing clients — never an address a client wrote into its user name. A
 // plaintext client on the implicit-TLS port is one line, not a stack trace.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino from "pino";
-import { criLog } from "../testing/cri-log.ts";
+import { fail2banMatches } from "../testing/log-filters.ts";
 import { authPlain, base64, RawSmtp } from "../testing/raw-smtp.ts";
-import { run } from "../testing/run.ts";
 import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
-
-const DOCS = new URL("../../docs/logging.md", import.meta.url);
-
-/** The fail2ban filter as docs/logging.md gives it. */
-async function documentedFilter(): Promise<string> {
-  const docs = await readFile(DOCS, "utf8");
-  const block = /```ini\n(# \/etc\/fail2ban\/filter\.d\/postern\.conf\n[\s\S]*?)```/.exec(docs)?.[1];
-  assert.ok(block, "docs/logging.md has the filter");
-  return block;
-}
 
 async function logged(t: import("node:test").TestContext, bruteForce: Record<string, unknown> = {}) {
   const dir = await mkdtemp(join(tmpdir(), "postern-log-"));
@@ -85,19 +74,8 @@ test("failed logins and penalties: one line each, and the documented fail2ban fi
   );
   for (const { json } of events) assert.equal(json.level, 40);
 
-  const filter = join(dir, "postern.conf");
-  await writeFile(filter, await documentedFilter());
-  // The gateway's own output, and the same lines as a node's /var/log/containers holds them.
-  const criFile = join(dir, "gateway.cri.log");
-  await writeFile(criFile, criLog(await readFile(file, "utf8")));
-  for (const log of [file, criFile]) {
-    const result = await run("fail2ban-regex", ["-o", "ip", log, filter]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(
-      result.stdout.split("\n").filter(Boolean),
-      ["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.4"],
-      log,
-    );
+  for (const { log, addresses } of await fail2banMatches(dir, file, "/etc/fail2ban/filter.d/postern.conf")) {
+    assert.deepEqual(addresses, ["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.4"], log);
   }
 });
 

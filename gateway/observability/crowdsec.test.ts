@@ -16,23 +16,15 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import pino from "pino";
 import { parse, stringify } from "yaml";
-import { criLog } from "../testing/cri-log.ts";
+import { criLog, documented, LOGGING_DOCS } from "../testing/log-filters.ts";
 import { freePort, waitForPort } from "../testing/ports.ts";
 import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
 import { run } from "../testing/run.ts";
 import { ALICE, NO_LOCKOUTS, startTestGateway } from "../testing/test-gateway.ts";
 
-const DOCS = new URL("../../docs/logging.md", import.meta.url);
 const CROWDSEC_SH = new URL("../../hack/tools/crowdsec/crowdsec.sh", import.meta.url).pathname;
 /** The reasons the documented parser counts: the client's doing, not `cancelled` or `unavailable`. */
 const COUNTED = ["invalid", "malformed", "too-long", "throttled"];
-
-/** The file docs/logging.md gives under the comment `# <path>`. */
-function documented(docs: string, path: string): string {
-  const block = docs.split("```yaml\n").find((b) => b.startsWith(`# ${path}\n`));
-  assert.ok(block, `docs/logging.md has ${path}`);
-  return block.slice(0, block.indexOf("```"));
-}
 
 /** The unpacked package's file tree (downloaded on first use, then cached per machine). */
 async function crowdsecRoot(): Promise<string> {
@@ -160,7 +152,7 @@ interface ParserResult {
 }
 
 test("the documented CrowdSec parser and scenario, in the real CrowdSec engine over a real gateway's log", async (t) => {
-  const docs = await readFile(DOCS, "utf8");
+  const docs = await readFile(LOGGING_DOCS, "utf8");
   const acquisition = parse(documented(docs, "/etc/crowdsec/acquis.d/postern.yaml")) as {
     labels: Record<string, string>;
   };

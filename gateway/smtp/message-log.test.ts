@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import pino from "pino";
-import { criLog } from "../testing/cri-log.ts";
+import { fail2banMatches } from "../testing/log-filters.ts";
 import { RawSmtp } from "../testing/raw-smtp.ts";
-import { run } from "../testing/run.ts";
 import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
 import { type MessageOutcome, messageLogFields, upstreamQueueId } from "./message-log.ts";
 
@@ -76,7 +75,7 @@ describe("the message log line", () => {
 });
 
 /** The message filter as docs/logging.md gives it. */
-async function documentedFilter(): Promise<string> {
+async function _documentedFilter(): Promise<string> {
   const docs = await readFile(new URL("../../docs/logging.md", import.meta.url), "utf8");
   const block = /```ini\n(# \/etc\/fail2ban\/filter\.d\/postern-messages\.conf\n[\s\S]*?)```/.exec(docs)?.[1];
   assert.ok(block, "docs/logging.md has the message filter");
@@ -116,15 +115,12 @@ describe("the message log of a running gateway", () => {
         ["rejected", "127.0.0.3", "header_from", 1],
       ],
     );
-    const filter = join(dir, "postern-messages.conf");
-    await writeFile(filter, await documentedFilter());
-    // The gateway's own output, and the same lines as a node's /var/log/containers holds them.
-    const criFile = join(dir, "gateway.cri.log");
-    await writeFile(criFile, criLog(await readFile(file, "utf8")));
-    for (const log of [file, criFile]) {
-      const result = await run("fail2ban-regex", ["-o", "ip", log, filter]);
-      assert.equal(result.code, 0, result.stderr);
-      assert.deepEqual(result.stdout.split("\n").filter(Boolean), ["127.0.0.3", "127.0.0.3"], log);
+    for (const { log, addresses } of await fail2banMatches(
+      dir,
+      file,
+      "/etc/fail2ban/filter.d/postern-messages.conf",
+    )) {
+      assert.deepEqual(addresses, ["127.0.0.3", "127.0.0.3"], log);
     }
   });
 });
