@@ -16,7 +16,13 @@ import { type RunResult, run, testMessage } from "../../gateway/testing/run.ts";
 import { type SmtpSink, startSmtpSink } from "../../gateway/testing/smtp-sink.ts";
 import { freshNamespace, kubeconfigPath, kubectl } from "../../hack/testing/cluster.ts";
 import { repoRoot } from "../../hack/testing/control-plane.ts";
-import { apply, eventually, POSTERN, passwordSecret } from "../../operator/testing/cluster-objects.ts";
+import {
+  apply,
+  eventually,
+  POSTERN,
+  passwordSecret,
+  smtpUser,
+} from "../../operator/testing/cluster-objects.ts";
 
 /** The image `make images` builds and the run's setup imports into the node. */
 export const IMAGE = "localhost/postern/postern:dev";
@@ -169,25 +175,13 @@ export function gateway(namespace: string, upstream: Upstream, options: GatewayO
   };
 }
 
-export function user(namespace: string, name: string, spec: Record<string, unknown> = {}) {
-  return {
-    apiVersion: POSTERN,
-    kind: "SmtpUser",
-    metadata: { name, namespace },
-    spec: {
-      gatewayRef: { name: GATEWAY },
-      username: `${name}@example.com`,
-      passwordSecretRef: { name: `${name}-pw` },
-      allowedSenders: [`${name}@example.com`],
-      ...spec,
-    },
-  };
-}
+/** An SmtpUser `<name>@example.com` of gateway "corp" (GATEWAY), its password in `<name>-pw`. */
+export { smtpUser as user };
 
 /** Applies a user and its password Secret. */
 export async function addUser(namespace: string, name: string, password: string): Promise<void> {
   await apply(passwordSecret(namespace, `${name}-pw`, password));
-  await apply(user(namespace, name));
+  await apply(smtpUser(namespace, name));
 }
 
 export interface GatewayPod {
