@@ -1,14 +1,9 @@
 // The gateway dashboard: what a gateway's pods did, from the metrics of docs/metrics.md.
 import { RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { dashboard, graph, ranking, single, TARGET } from "./panels.ts";
+import { dashboard, graph, quantile, ranking, rate, single, TARGET } from "./panels.ts";
 
-const rate = (metric: string, matchers = "") =>
-  `rate(${metric}{${TARGET}${matchers ? `, ${matchers}` : ""}}[$__rate_interval])`;
 const quantiles = (metric: string) =>
-  ([0.5, 0.95, 0.99] as const).map((q): [string, string] => [
-    `histogram_quantile(${q}, sum by (le) (${rate(`${metric}_bucket`)}))`,
-    `p${q * 100}`,
-  ]);
+  ([0.5, 0.95, 0.99] as const).map((q): [string, string] => [quantile(q, metric), `p${q * 100}`]);
 
 export function gatewayDashboard() {
   return dashboard({

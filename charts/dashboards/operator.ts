@@ -1,14 +1,12 @@
 // The operator dashboard: reconciles, their errors and time, the work queues, the leader, and the
 // gateways' replicas, from the controller-runtime and client-go names the operator exports.
 import { RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { dashboard, graph, single, TARGET } from "./panels.ts";
+import { dashboard, graph, quantile, rate, single, TARGET } from "./panels.ts";
 
 /** The per-gateway gauges carry the gateway's namespace, not the operator's (the chart's ServiceMonitor
  *  honours the operator's labels): the operator's job alone picks them. */
 const GATEWAYS = 'job="$job"';
-const rate = (metric: string) => `rate(${metric}{${TARGET}}[$__rate_interval])`;
-const p95 = (metric: string, by: string) =>
-  `histogram_quantile(0.95, sum by (${by}, le) (${rate(`${metric}_bucket`)}))`;
+const p95 = (metric: string, by: string) => quantile(0.95, metric, [by]);
 
 export function operatorDashboard() {
   return dashboard({

@@ -21,6 +21,14 @@ const DATASOURCE = { type: "prometheus", uid: "${datasource}" };
 /** The matchers every query of a dashboard starts with: the chosen namespace and job. */
 export const TARGET = 'namespace="$namespace", job="$job"';
 
+/** A counter's per-second rate on the chosen target, with extra matchers if given. */
+export const rate = (metric: string, matchers = "") =>
+  `rate(${metric}{${TARGET}${matchers ? `, ${matchers}` : ""}}[$__rate_interval])`;
+
+/** The q-quantile of a histogram on the chosen target, per the `by` labels. */
+export const quantile = (q: number, metric: string, by: string[] = []) =>
+  `histogram_quantile(${q}, sum by (${[...by, "le"].join(", ")}) (${rate(`${metric}_bucket`)}))`;
+
 /**
  * A dashboard with the three variables. `metric` is a series every target of the kind always has:
  * the namespace and job lists come from it. `job` is the scrape job, which prometheus-operator sets to
