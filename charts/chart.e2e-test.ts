@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
-import { parseAllDocuments } from "yaml";
+import type { V1Deployment } from "@kubernetes/client-node";
 import {
   addUser,
   assertRelayedOnce,
@@ -25,7 +24,7 @@ import {
 import { testPki } from "../gateway/testing/certificates.ts";
 import { kubectl } from "../hack/testing/cluster.ts";
 import { apply, eventually, read } from "../operator/testing/cluster-objects.ts";
-import { CHART, helm, helmOk } from "./testing/helm.ts";
+import { CHART, helm, helmOk, objectsOf } from "./testing/helm.ts";
 
 const RELEASE = "chart-e2e";
 /** The chart's name for the release's objects (release names without "postern" get it appended). */
@@ -207,9 +206,7 @@ test("the chart: install, mail, helm test, upgrade, rollback, uninstall with the
     "helm uninstall removes everything the release made but the CRDs, and keeps the gateway",
     async () => {
       // What the release installed, as helm recorded it: its cluster-wide grant included.
-      const installed = parseAllDocuments(await helmOk(["get", "manifest", RELEASE, "--namespace", ns]))
-        .map((d) => d.toJS() as KubernetesObject | null)
-        .filter((o): o is KubernetesObject => o !== null);
+      const installed = objectsOf(await helmOk(["get", "manifest", RELEASE, "--namespace", ns]));
       const kinds = new Set(installed.map((o) => o.kind));
       for (const kind of [
         "ClusterRole",

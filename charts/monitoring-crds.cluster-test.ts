@@ -5,21 +5,20 @@
 // PrometheusRule are each accepted and kept; an object breaking the schema is refused, so the check
 // can fail.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, test } from "node:test";
-import { promisify } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { parse, parseAllDocuments } from "yaml";
+import { parse } from "yaml";
 import { parseSubmissionGateway } from "../crds/schema/submission-gateway.ts";
 import { freshNamespace } from "../hack/testing/cluster.ts";
 import { repoRoot } from "../hack/testing/control-plane.ts";
 import { installMonitoringCrds } from "../hack/testing/monitoring-crds.ts";
 import { serviceMonitor } from "../operator/render/service-monitor.ts";
 import { apply, read } from "../operator/testing/cluster-objects.ts";
+import { helmTemplate } from "./release/render.ts";
+import { objectsOf, type RenderedObject } from "./testing/helm.ts";
 
-const exec = promisify(execFile);
 before(installMonitoringCrds);
 
 type Monitoring = k8s.KubernetesObject & { spec: Record<string, unknown> };
@@ -66,17 +65,13 @@ test("the gateway's ServiceMonitor, as the operator renders it, is accepted", as
 
 test("the chart's ServiceMonitor and PrometheusRule, as helm template renders them, are accepted", async (t) => {
   const namespace = await freshNamespace(t);
-  const { stdout } = await exec(
-    join(repoRoot, "hack/tools/bin/helm"),
-    ["template", "postern", join(repoRoot, "charts/postern"), "--namespace", namespace].concat([
-      "--api-versions",
-      "monitoring.coreos.com/v1",
-    ]),
-    { maxBuffer: 64 * 1024 * 1024 },
+  const rendered = await helmTemplate(["--api-versions", "monitoring.coreos.com/v1"], {
+    name: "postern",
+    namespace,
+  });
+  const objects = objectsOf(rendered).filter(
+    (o): o is RenderedObject & Monitoring => o.apiVersion === "monitoring.coreos.com/v1",
   );
-  const objects = parseAllDocuments(stdout)
-    .map((d) => d.toJS() as Monitoring | null)
-    .filter((o): o is Monitoring => o?.apiVersion === "monitoring.coreos.com/v1");
   assert.deepEqual(objects.map((o) => o.kind).sort(), ["PrometheusRule", "ServiceMonitor"]);
   for (const object of objects) await accepted(object);
 });

@@ -9,8 +9,8 @@ import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import type { TestContext } from "node:test";
 import type { KubernetesObject, V1Deployment, V1Pod } from "@kubernetes/client-node";
-import { parseAllDocuments } from "yaml";
 import { RELEASE_MANIFEST } from "../../charts/release/render.ts";
+import { objectsOf } from "../../charts/testing/helm.ts";
 import { testPki } from "../../gateway/testing/certificates.ts";
 import { type RunResult, run, testMessage } from "../../gateway/testing/run.ts";
 import { type SmtpSink, startSmtpSink } from "../../gateway/testing/smtp-sink.ts";
@@ -56,10 +56,7 @@ export function restrictedNamespace(t: TestContext): Promise<string> {
 
 /** The objects of the release manifest (charts/release/postern.yaml, `make manifests`). */
 export function operatorManifests(): KubernetesObject[] {
-  const text = readFileSync(join(repoRoot, RELEASE_MANIFEST), "utf8");
-  return parseAllDocuments(text)
-    .map((d) => d.toJS() as KubernetesObject | null)
-    .filter((o): o is KubernetesObject => o !== null);
+  return objectsOf(readFileSync(join(repoRoot, RELEASE_MANIFEST), "utf8"));
 }
 
 const byKind = (objects: KubernetesObject[], kind: string) => {
