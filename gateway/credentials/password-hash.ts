@@ -2,8 +2,7 @@
 // existing user bases migrate with. Parsing happens when the credentials file is loaded, so a hash the
 // gateway cannot verify refuses the file instead of silently failing every login for that user.
 import * as argon2 from "argon2";
-import bcrypt from "bcryptjs";
-import * as unixcrypt from "unixcrypt";
+import { verifyOnWorker } from "./migration-hashes.ts";
 
 export type PasswordScheme = "argon2id" | "bcrypt" | "sha512-crypt";
 
@@ -36,9 +35,10 @@ export const ARGON2ID_MINIMUMS: readonly { memory: number; passes: number }[] = 
 // Parameter order varies between writers (libargon2 and Dovecot: m,t,p; node-argon2: m,p,t).
 const ARGON2ID =
   /^\$argon2id\$v=19\$([mtp]=\d{1,10}(?:,[mtp]=\d{1,10}){2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{6,}$/;
-// Migration schemes run in JavaScript on the event loop (bcryptjs, unixcrypt), and any client can make
-// the gateway verify one by naming its user, so their cost is capped: bcrypt at cost 12,
-// SHA512-CRYPT at 10,000 rounds (Dovecot's default is 5,000). Migrate such users to argon2id.
+// Migration schemes run in JavaScript (bcryptjs, unixcrypt; on a worker thread: migration-hashes.ts),
+// and any client can make the gateway verify one by naming its user, so their cost is capped: bcrypt
+// at cost 12, SHA512-CRYPT at 10,000 rounds (Dovecot's default is 5,000). Migrate such users to
+// argon2id.
 const BCRYPT = /^\$2[aby]\$(0[4-9]|1[0-2])\$[./A-Za-z0-9]{53}$/;
 const SHA512_CRYPT = /^\$6\$(?:rounds=(\d{1,9})\$)?[./A-Za-z0-9]{0,16}\$[./A-Za-z0-9]{86}$/;
 
@@ -119,9 +119,8 @@ export async function verifyPasswordHash(hash: PasswordHash, password: string): 
     case "argon2id":
       return argon2.verify(hash.digest, password);
     case "bcrypt":
-      return bcrypt.compare(password, hash.digest);
     case "sha512-crypt":
-      return unixcrypt.verify(password, hash.digest);
+      return verifyOnWorker(hash.scheme, hash.digest, password);
   }
 }
 
