@@ -8,7 +8,7 @@
 // are measured, not assumed: each cost is timed once when first needed and again at every real check,
 // keeping the last few per cost, so the floor follows the machine's load (a busy node makes every check
 // slower, and the floor with it). The floor is fixed before the check: were a check's own duration part
-// of its floor, a check slowed by contention (bcrypt shares the event loop) would wait longer than the
+// of its floor, a check slowed by contention (bcrypt shares its worker thread) would wait longer than the
 // others, and its kind would show in the time. Only time passes while padding: no extra hashing, so
 // guessing costs the gateway no more CPU.
 import { randomBytes } from "node:crypto";

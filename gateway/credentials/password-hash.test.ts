@@ -192,7 +192,7 @@ describe("password hashes", () => {
     await check(reordered, "order");
   });
 
-  it("refuses migration hashes too costly to verify on the event loop", () => {
+  it("refuses migration hashes too costly to verify in JavaScript", () => {
     const bcrypt13 = `$2y$13$${"a".repeat(53)}`;
     const sha20k = `$6$rounds=20000$saltsalt$${"a".repeat(86)}`;
     assert.throws(() => parsePasswordHash(`{BLF-CRYPT}${bcrypt13}`), /cost 04-12/);

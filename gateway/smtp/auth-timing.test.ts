@@ -1,6 +1,6 @@
 // Unknown user versus wrong password as an attacker sees them: AUTH PLAIN over real TLS connections, the
 // time from command to 535 measured by the client. Users whose hashes cost differently from the
-// argon2id decoy — bcrypt (verified on the event loop) and a costlier argon2id — must be
+// argon2id decoy — bcrypt (verified in JavaScript, on a worker thread) and a costlier argon2id — must be
 // indistinguishable from names that do not exist: same reply, same time distribution.
 //
 // Robust on a noisy shared 2-core machine as the store-level test is (credentials/failure-timing.test.ts):
