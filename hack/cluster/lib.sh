@@ -106,6 +106,9 @@ start() {
   local name="$1"
   shift
   : >>"$cluster_dir/$name.log"
+  # A previous run's pid file (a restart) names a process that is gone: until the new one writes its
+  # own, wait_for would take the component for exited.
+  rm -f "$cluster_dir/$name.pid"
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$cluster_dir/$name.pid" "$@" \
     </dev/null >>"$cluster_dir/$name.log" 2>&1 &
 }
