@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import argon2 from "argon2";
+import argon2 from "@node-rs/argon2";
 import { parse } from "yaml";
 import { parseUsersFile } from "../credentials/users-file.ts";
 import { run } from "../testing/run.ts";

@@ -1,7 +1,7 @@
 // Password hashes at rest: the gateway's own argon2id (PHC string) plus the Dovecot `{SCHEME}` forms that
 // existing user bases migrate with. Parsing happens when the credentials file is loaded, so a hash the
 // gateway cannot verify refuses the file instead of silently failing every login for that user.
-import * as argon2 from "argon2";
+import argon2, { type Algorithm } from "@node-rs/argon2";
 import { verifyOnWorker } from "./migration-hashes.ts";
 
 export type PasswordScheme = "argon2id" | "bcrypt" | "sha512-crypt";
@@ -20,6 +20,12 @@ export interface PasswordHash {
 /** OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane. */
 export const ARGON2ID_PARAMETERS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
+/** The `cost` of a hash with those parameters: one the operator need not derive again. */
+export const ARGON2ID_COST = `argon2id m=${ARGON2ID_PARAMETERS.memoryCost},t=${ARGON2ID_PARAMETERS.timeCost},p=${ARGON2ID_PARAMETERS.parallelism}`;
+
+/** `Algorithm.Argon2id`: the enum is declared `const`, which isolated modules cannot read. */
+const ARGON2ID_ALGORITHM = 2 satisfies Algorithm;
+
 /** The OWASP cheat sheet's equivalent minimum argon2id configurations (memory in KiB, passes): a stored
  *  hash must reach at least one of them in both memory and passes, or it is refused at load. A weaker
  *  hash is an offline-guessing gift to whoever reads the Secret, and would also make its user's failed
@@ -32,7 +38,8 @@ export const ARGON2ID_MINIMUMS: readonly { memory: number; passes: number }[] = 
   { memory: 7168, passes: 5 },
 ];
 
-// Parameter order varies between writers (libargon2 and Dovecot: m,t,p; node-argon2: m,p,t).
+// Parameter order varies between writers (libargon2, Dovecot and @node-rs/argon2: m,t,p; node-argon2,
+// which wrote the hashes of earlier Postern versions: m,p,t).
 const ARGON2ID =
   /^\$argon2id\$v=19\$([mtp]=\d{1,10}(?:,[mtp]=\d{1,10}){2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{6,}$/;
 // Migration schemes run in JavaScript (bcryptjs, unixcrypt; on a worker thread: migration-hashes.ts),
@@ -126,5 +133,5 @@ export async function verifyPasswordHash(hash: PasswordHash, password: string): 
 
 /** Hashes a password for storage: an argon2id PHC string with the OWASP parameters and a random salt. */
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, { type: argon2.argon2id, ...ARGON2ID_PARAMETERS });
+  return argon2.hash(password, { algorithm: ARGON2ID_ALGORITHM, ...ARGON2ID_PARAMETERS });
 }

@@ -1,6 +1,7 @@
 // buildCredentialShards without a server: what is derived, what is reused, what each shard holds.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import argon2 from "@node-rs/argon2";
 import fc from "fast-check";
 import { parse } from "yaml";
 import type { SmtpUserSpec } from "../../crds/schema/smtp-user.ts";
@@ -121,6 +122,38 @@ describe("buildCredentialShards", () => {
       "2",
     );
     assert.deepEqual(rebuilt.results.get("alice@example.test"), { ok: true, changed: false });
+  });
+
+  it("keeps a hash of today's argon2id cost in either parameter order, derives one of another cost anew", async () => {
+    const users = [user("alice@example.test")];
+    const built = await buildCredentialShards(DEFAULT, users, [], countingDeriver().deriver);
+    const stored = entryOf(built, "alice@example.test").verifiers.password as string;
+    assert.match(stored, /\$m=19456,t=2,p=1\$/);
+    /** The built shards with alice's stored hash replaced. */
+    const withHash = (hash: string) => {
+      const copy = new Map(built.shards);
+      for (const [id, shard] of copy)
+        copy.set(id, { ...shard, usersYaml: shard.usersYaml.replace(stored, hash) });
+      return readBack({ ...built, shards: copy });
+    };
+    // node-argon2, which earlier versions derived with, wrote the same parameters as m,p,t.
+    const reordered = countingDeriver();
+    const kept = await buildCredentialShards(
+      DEFAULT,
+      users,
+      withHash(stored.replace("m=19456,t=2,p=1", "m=19456,p=1,t=2")),
+      reordered.deriver,
+    );
+    assert.deepEqual([reordered.calls.derive, kept.reused], [0, 1]);
+    const cheaper = await argon2.hash("alice@example.test-pw", {
+      memoryCost: 47104,
+      timeCost: 1,
+      parallelism: 1,
+    });
+    const other = countingDeriver();
+    const rebuilt = await buildCredentialShards(DEFAULT, users, withHash(cheaper), other.deriver);
+    assert.deepEqual([other.calls.derive, rebuilt.derived], [1, 1]);
+    assert.match(entryOf(rebuilt, "alice@example.test").verifiers.password, /\$m=19456,t=2,p=1\$/);
   });
 
   it("derives anew when the password changed", async () => {

@@ -1,9 +1,8 @@
 // One user's verifiers for one gateway: reused, copied, or derived. Deriving is the only costly
 // outcome, so it happens only when nothing stored can be shown to come from the current password in
 // the current shape.
-import * as argon2 from "argon2";
 import { type DeriveOptions, type VerifierNeeds, verifierNeeds } from "../../gateway/credentials/derive.ts";
-import { ARGON2ID_PARAMETERS, parsePasswordHash } from "../../gateway/credentials/password-hash.ts";
+import { ARGON2ID_COST, parsePasswordHash } from "../../gateway/credentials/password-hash.ts";
 import type { UserEntry, VerifiersInput } from "../../gateway/credentials/users-file.ts";
 import type { CredentialSource } from "./binding.ts";
 import type { Deriver } from "./pool.ts";
@@ -34,9 +33,7 @@ function covers(stored: UserEntry["verifiers"], needs: VerifierNeeds, scramItera
   const hash = stored.password;
   return (
     (!needs.password ||
-      (hash?.scheme === "argon2id" &&
-        hash.stored === hash.digest &&
-        !argon2.needsRehash(hash.digest, ARGON2ID_PARAMETERS))) &&
+      (hash?.scheme === "argon2id" && hash.stored === hash.digest && hash.cost === ARGON2ID_COST)) &&
     (!needs.scramSha256 || stored.scramSha256?.iterations === scramIterations) &&
     (!needs.cramMd5 || stored.cramMd5 !== undefined)
   );
