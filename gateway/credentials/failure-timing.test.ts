@@ -15,7 +15,7 @@ import bcrypt from "bcryptjs";
 import * as unixcrypt from "unixcrypt";
 import { ksCritical, ksStatistic, quantile } from "../testing/statistics.ts";
 import { FailureTiming } from "./failure-timing.ts";
-import { parsePasswordHash } from "./password-hash.ts";
+import { parsePasswordHash, verifyPasswordHash } from "./password-hash.ts";
 import { CredentialStore } from "./store.ts";
 import { type UsersFileInput, usersFileSchema } from "./users-file.ts";
 
@@ -101,6 +101,21 @@ describe("failure timing", () => {
     await padding.pad();
     assert.ok(performance.now() - started < 50, "its floor was set before it ran");
     assert.ok(timing.floorMs([hash]) >= 290, "later checks wait for twice its time");
+  });
+
+  it("a hash whose check throws does not fail the checks that wait on its calibration", async () => {
+    const timing = new FailureTiming();
+    const good = parsePasswordHash(`{SHA512-CRYPT}${unixcrypt.encrypt("x", "$6$rounds=1000$c2FsdA")}`);
+    // Not loadable (parsePasswordHash refuses the leading zero), so made by hand: the verifier throws.
+    const broken = { ...good, scheme: "argon2id", cost: "argon2id m=47104,t=1,p=1" } as const;
+    const digest = `$argon2id$v=19$m=047104,t=1,p=1$/4gUplKGIWulcBqCd4+vLQ$${"A".repeat(43)}`;
+    const throwing = { ...broken, stored: digest, digest };
+    for (let i = 0; i < 2; i++) {
+      const padding = await timing.begin([good, throwing]);
+      await padding.pad();
+    }
+    assert.ok(timing.floorMs([good]) > 0, "the good cost was measured");
+    await assert.rejects(timing.measure(throwing, () => verifyPasswordHash(throwing, "x")));
   });
 
   it("pads to twice the slowest recent check of any cost the store holds, and measures every check", async () => {

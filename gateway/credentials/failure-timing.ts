@@ -38,7 +38,8 @@ export class FailureTiming {
   /** Called as a check begins, with the hashes that could be checked (every cost the store holds, and
    *  the decoy); `pad` then resolves once a failure may be answered. */
   async begin(hashes: readonly PasswordHash[]): Promise<{ pad(): Promise<void> }> {
-    await Promise.all(hashes.map((hash) => this.#calibrate(hash)));
+    // A hash whose check fails (its duration is still recorded) must not fail the checks of the others.
+    await Promise.all(hashes.map((hash) => this.#calibrate(hash).catch(() => undefined)));
     const deadline = performance.now() + this.floorMs(hashes);
     return {
       async pad() {

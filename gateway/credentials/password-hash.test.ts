@@ -127,6 +127,41 @@ describe("password hashes", () => {
         /below OWASP/,
       ],
       [
+        "argon2id with a leading zero in a parameter",
+        `$argon2id$v=19$m=019456,t=2,p=1$${ARGON_SALT_HASH}`,
+        /malformed argon2id/,
+      ],
+      [
+        "argon2id whose salt is not canonical base64 (trailing bits set)",
+        `$argon2id$v=19$m=65536,t=3,p=1$${ARGON_SALT_HASH.replace("vLQ$", "vLR$")}`,
+        /malformed argon2id/,
+      ],
+      [
+        "argon2id whose salt is cut to a length base64 cannot have",
+        `$argon2id$v=19$m=65536,t=3,p=1$${ARGON_SALT_HASH.replace("vLQ$", "vL$")}`,
+        /malformed argon2id/,
+      ],
+      [
+        "argon2id with a 4-octet hash",
+        "$argon2id$v=19$m=65536,t=3,p=1$/4gUplKGIWulcBqCd4+vLQ$AAAAAA",
+        /malformed/,
+      ],
+      [
+        "argon2id with 256 lanes",
+        `$argon2id$v=19$m=65536,t=3,p=256$${ARGON_SALT_HASH}`,
+        /malformed argon2id/,
+      ],
+      [
+        "argon2id with 4 GiB of memory",
+        `$argon2id$v=19$m=4194304,t=1,p=1$${ARGON_SALT_HASH}`,
+        /above the gateway's maximum cost/,
+      ],
+      [
+        "argon2id with 256 MiB but three passes",
+        `$argon2id$v=19$m=262144,t=3,p=1$${ARGON_SALT_HASH}`,
+        /above the gateway's maximum cost/,
+      ],
+      [
         "argon2id with a repeated parameter",
         `$argon2id$v=19$m=65536,m=1,t=3$${ARGON_SALT_HASH}`,
         /malformed argon2id/,
@@ -190,6 +225,23 @@ describe("password hashes", () => {
     assert.match(stored, /\$m=19456,t=2,p=1\$/);
     const reordered = stored.replace("m=19456,t=2,p=1", "m=19456,p=1,t=2");
     await check(reordered, "order");
+    // Written by node-argon2 0.45.1, as earlier versions stored it.
+    const nodeArgon2 =
+      "$argon2id$v=19$m=19456,p=1,t=2$WESobxls/A9UHGsINg0sbw$Pz7cpG1Otag94H7Hq5+CY58hygeo6LkmWX9krMcxTKc";
+    await check(nodeArgon2, "correct horse battery");
+    assert.equal(parsePasswordHash(nodeArgon2).cost, parsePasswordHash(stored).cost);
+  });
+
+  it("accepts argon2id up to the gateway's maximum cost", () => {
+    for (const [m, t] of [
+      [262144, 2],
+      [38912, 16],
+    ]) {
+      assert.equal(
+        parsePasswordHash(`$argon2id$v=19$m=${m},t=${t},p=1$${ARGON_SALT_HASH}`).scheme,
+        "argon2id",
+      );
+    }
   });
 
   it("refuses migration hashes too costly to verify in JavaScript", () => {

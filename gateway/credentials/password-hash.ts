@@ -38,10 +38,26 @@ export const ARGON2ID_MINIMUMS: readonly { memory: number; passes: number }[] = 
   { memory: 7168, passes: 5 },
 ];
 
+/** The most a stored argon2id hash may make the gateway do per check, since any client can make it
+ *  check a user's hash by naming the user: 256 MiB of memory, and 16 times the work (m × t) of the
+ *  parameters above. */
+const ARGON2ID_MAX_MEMORY = 262_144;
+const ARGON2ID_MAX_WORK = 16 * ARGON2ID_PARAMETERS.memoryCost * ARGON2ID_PARAMETERS.timeCost;
+
 // Parameter order varies between writers (libargon2, Dovecot and @node-rs/argon2: m,t,p; node-argon2,
-// which wrote the hashes of earlier Postern versions: m,p,t).
-const ARGON2ID =
-  /^\$argon2id\$v=19\$([mtp]=\d{1,10}(?:,[mtp]=\d{1,10}){2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{6,}$/;
+// which wrote the hashes of earlier Postern versions: m,p,t). PHC numbers have no leading zeros, and
+// salt and hash are canonical unpadded base64: the verifier refuses anything else, so the loader does.
+const PHC_NUMBER = "(?:0|[1-9]\\d{0,9})";
+const ARGON2ID = new RegExp(
+  `^\\$argon2id\\$v=19\\$([mtp]=${PHC_NUMBER}(?:,[mtp]=${PHC_NUMBER}){2})\\$([A-Za-z0-9+/]+)\\$([A-Za-z0-9+/]+)$`,
+);
+
+/** The octets an unpadded base64 field decodes to, or -1 when it is not the one canonical spelling of them. */
+function canonicalBase64Length(field: string): number {
+  const bytes = Buffer.from(field, "base64");
+  return bytes.toString("base64").replace(/=+$/, "") === field ? bytes.length : -1;
+}
+
 // Migration schemes run in JavaScript (bcryptjs, unixcrypt; on a worker thread: migration-hashes.ts),
 // and any client can make the gateway verify one by naming its user, so their cost is capped: bcrypt
 // at cost 12, SHA512-CRYPT at 10,000 rounds (Dovecot's default is 5,000). Migrate such users to
@@ -84,11 +100,23 @@ export function parsePasswordHash(stored: string): PasswordHash {
 function checkDigest(scheme: PasswordScheme, digest: string): string {
   switch (scheme) {
     case "argon2id": {
-      const list = ARGON2ID.exec(digest)?.[1] ?? "";
+      const [, list = "", salt = "", output = ""] = ARGON2ID.exec(digest) ?? [];
       const parameter = (name: string) => Number(new RegExp(`(?:^|,)${name}=(\\d+)`).exec(list)?.[1]);
       const [memory, time, lanes] = [parameter("m"), parameter("t"), parameter("p")];
-      // Argon2 (RFC 9106 §3.1): t >= 1, p >= 1, m >= 8p KiB. NaN (a missing or repeated name) fails too.
-      if (!(time >= 1 && lanes >= 1 && memory >= 8 * lanes)) {
+      const [saltBytes, outputBytes] = [canonicalBase64Length(salt), canonicalBase64Length(output)];
+      // Argon2 (RFC 9106 §3.1): t >= 1, p >= 1, m >= 8p KiB; the verifier takes at most 255 lanes and a
+      // salt of 8 to 64 octets. A hash under 16 octets would let wrong passwords match by chance. NaN
+      // (a missing or repeated name) fails too.
+      const wellFormed =
+        time >= 1 &&
+        lanes >= 1 &&
+        lanes <= 255 &&
+        memory >= 8 * lanes &&
+        saltBytes >= 8 &&
+        saltBytes <= 64 &&
+        outputBytes >= 16 &&
+        outputBytes <= 64;
+      if (!wellFormed) {
         throw new Error(
           "malformed argon2id hash: expected $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>",
         );
@@ -96,6 +124,11 @@ function checkDigest(scheme: PasswordScheme, digest: string): string {
       if (!ARGON2ID_MINIMUMS.some((min) => memory >= min.memory && time >= min.passes)) {
         throw new Error(
           `argon2id hash below OWASP's minimum cost (m=${memory},t=${time}): needs m>=19456,t>=2 or an equivalent (m>=47104,t>=1; m>=12288,t>=3; m>=9216,t>=4; m>=7168,t>=5); rehash with postern-gateway verifiers`,
+        );
+      }
+      if (memory > ARGON2ID_MAX_MEMORY || memory * time > ARGON2ID_MAX_WORK) {
+        throw new Error(
+          `argon2id hash above the gateway's maximum cost (m=${memory},t=${time}): needs m<=${ARGON2ID_MAX_MEMORY} and m*t<=${ARGON2ID_MAX_WORK}, since any client can make the gateway check a user's hash; rehash with postern-gateway verifiers`,
         );
       }
       return `m=${memory},t=${time},p=${lanes}`;
