@@ -49,7 +49,7 @@ export async function startGateway(dir: string, options: GatewayOptions = {}): P
   const close = async () => {
     if (closed) return;
     closed = true;
-    reloader.close();
+    await reloader.close();
     await listeners.close();
     await state.relay.close();
   };

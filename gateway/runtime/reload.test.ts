@@ -196,3 +196,19 @@ test("policy reload reaches the SMTP layer: a new size limit is advertised and e
   assert.match((await c.command(`MAIL FROM:<${ALICE.username}> SIZE=5000`)).last, /^552 5\.3\.4 /);
   c.close();
 });
+
+test("a closed gateway reloads nothing, asked or watching", async (t) => {
+  const gw = await startTestGateway(t);
+  const gateway = gw.gateway;
+  assert.ok(gateway);
+  await gateway.close();
+  await gw.swapVolume("credentials", {
+    "users.yaml": await gw.usersYaml([{ ...ALICE, password: "after-close" }]),
+  });
+  await gw.swapVolume("", { "gateway.yaml": stringify({ ...gw.config, hostname: "after-close.test" }) });
+  await gateway.reload();
+  await new Promise((resolve) => setTimeout(resolve, 500)); // the watcher's debounce, had it stayed
+  assert.equal(gateway.config.hostname, "gateway.test");
+  const reloads = await metric(gw, "postern_config_reloads_total");
+  assert.ok(reloads.length > 0 && reloads.every((l) => l.endsWith(" 0")), `no reload counted: ${reloads}`);
+});

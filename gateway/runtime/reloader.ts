@@ -21,6 +21,8 @@ export class Reloader {
   #watcher: DirectoryWatcher | undefined;
   /** The files watched now, as JSON: a different set means watching anew. */
   #watchedKey = "";
+  /** After close nothing reloads: a policy reload would open an upstream pool nobody closes. */
+  #closed = false;
 
   constructor(state: GatewayState, listeners: ListenerUpdates, options: ReloaderOptions) {
     this.#state = state;
@@ -39,6 +41,7 @@ export class Reloader {
     // Policy first: it can move the other files or change how they are used (tls.minVersion), so
     // each kind is fingerprinted under the policy in force once the kinds before it reloaded.
     for (const kind of CONFIG_KINDS) {
+      if (this.#closed) return;
       const now = await fingerprints(state.config, state.dir);
       if (now[kind] === state.fingerprints[kind]) continue;
       state.fingerprints[kind] = now[kind];
@@ -48,6 +51,7 @@ export class Reloader {
 
   /** Watches the directories of the files the policy in force names, unless they are watched already. */
   watch(): void {
+    if (this.#closed) return;
     const files = watchedFiles(this.#state.config, this.#state.dir);
     const key = JSON.stringify(files);
     if (key === this.#watchedKey) return;
@@ -64,7 +68,10 @@ export class Reloader {
     );
   }
 
-  close(): void {
+  /** Stops watching; resolves once a check under way has finished. */
+  close(): Promise<void> {
+    this.#closed = true;
     this.#watcher?.close();
+    return this.#reloading;
   }
 }
