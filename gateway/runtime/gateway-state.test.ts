@@ -48,7 +48,8 @@ describe("authSettings", () => {
   it("checks a user's source addresses against the store its sources hold when asked", () => {
     const sources = { config, store: storeAllowing("10.0.0.0/8"), bearer: undefined };
     const auth = authSettings(sources, throttle, metrics, pino({ enabled: false }));
-    // A credentials reload swaps the store; settings built before it check against the new one.
+    // A credentials reload swaps the store; until the settings are rebuilt, the source check already
+    // reads the new one (the SASL backend keeps the store it was built with).
     assert.equal(auth.sourceAllowed("alice@example.test", "10.1.2.3"), true);
     assert.equal(auth.sourceAllowed("alice@example.test", "192.0.2.1"), false);
     sources.store = storeAllowing("192.0.2.0/24");

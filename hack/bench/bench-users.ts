@@ -16,7 +16,8 @@ export function coldUsers(round: number, count: number): string[] {
 }
 
 /** The PHC string with its parameters in the order libsodium (so Dovecot) requires, m, t, p; the
- *  parameters, salt and hash stay as they are, and Postern reads either order. */
+ *  parameters, salt and hash stay as they are, and Postern reads either order. Postern writes m, t, p
+ *  itself; hashes from elsewhere (node-argon2 wrote m, p, t) may not. */
 export function canonicalArgon2id(phc: string): string {
   return phc.replace(/\$((?:[mtp]=\d+,?){3})\$/, (_, params: string) => {
     const value = (key: string) => new RegExp(`${key}=(\\d+)`).exec(params)?.[1];

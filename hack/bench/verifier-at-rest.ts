@@ -9,7 +9,7 @@ export interface VerifierAtRest {
   scheme: string | undefined;
   /** Scheme and cost parameters, e.g. `argon2id m=19456,t=2,p=1`, in one form for both servers. */
   cost: string | undefined;
-  /** The hash up to its salt, e.g. `$argon2id$v=19$m=19456,p=1,t=2$`: scheme and cost, nothing secret. */
+  /** The hash up to its salt, e.g. `$argon2id$v=19$m=19456,t=2,p=1$`: scheme and cost, nothing secret. */
   prefix: string;
 }
 

@@ -69,8 +69,6 @@ function copyPackage(from: string, to: string, within = ""): number {
       if (path === "node_modules" || otherPlatform(path)) continue;
       copied += copyPackage(from, to, path);
     } else if (entry.isFile() && !neverLoaded(entry.name)) {
-      // A glibc system: musl builds of native addons never load.
-      if (/\.musl\.node$/.test(entry.name)) continue;
       mkdirSync(join(to, within), { recursive: true });
       copyFileSync(join(from, path), join(to, path));
       copied++;
