@@ -3,32 +3,15 @@
 // output, finds exactly the failing clients — never an address a client wrote into its user name. A
 // plaintext client on the implicit-TLS port is one line, not a stack trace.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import pino from "pino";
 import { fail2banMatches } from "../testing/log-filters.ts";
 import { authPlain, base64, RawSmtp } from "../testing/raw-smtp.ts";
-import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
+import { ALICE, startLoggedGateway } from "../testing/test-gateway.ts";
 
-async function logged(t: import("node:test").TestContext, bruteForce: Record<string, unknown> = {}) {
-  const dir = await mkdtemp(join(tmpdir(), "postern-log-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, "gateway.log");
-  const logger = pino({ name: "postern-gateway" }, pino.destination({ dest: file, sync: true }));
-  const gw = await startTestGateway(t, {
-    logger,
-    auth: { bruteForce: { failureDelaySeconds: 0, ...bruteForce } },
-  });
-  const lines = async () =>
-    (await readFile(file, "utf8"))
-      .split("\n")
-      .filter((line) => line !== "")
-      .map((line) => ({ line, json: JSON.parse(line) as Record<string, unknown> }));
-  return { gw, file, dir, lines };
-}
+/** A gateway logging to a file, its brute-force settings over "no delay". */
+const logged = (t: import("node:test").TestContext, bruteForce: Record<string, unknown> = {}) =>
+  startLoggedGateway(t, { auth: { bruteForce: { failureDelaySeconds: 0, ...bruteForce } } });
 
 test("failed logins and penalties: one line each, and the documented fail2ban filter bans exactly the guessers", async (t) => {
   const { gw, file, dir, lines } = await logged(t, {

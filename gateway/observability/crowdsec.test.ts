@@ -10,17 +10,15 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, open, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import pino from "pino";
 import { parse, stringify } from "yaml";
 import { criLog, documented, LOGGING_DOCS } from "../testing/log-filters.ts";
 import { freePort, waitForPort } from "../testing/ports.ts";
 import { authPlain, RawSmtp } from "../testing/raw-smtp.ts";
 import { run } from "../testing/run.ts";
-import { ALICE, NO_LOCKOUTS, startTestGateway } from "../testing/test-gateway.ts";
+import { ALICE, NO_LOCKOUTS, startLoggedGateway } from "../testing/test-gateway.ts";
 
 const CROWDSEC_SH = new URL("../../hack/tools/crowdsec/crowdsec.sh", import.meta.url).pathname;
 /** The reasons the documented parser counts: the client's doing, not `cancelled` or `unavailable`. */
@@ -162,14 +160,13 @@ test("the documented CrowdSec parser and scenario, in the real CrowdSec engine o
     parse(documented(docs, "/etc/crowdsec/scenarios/postern-bf.yaml")) as { capacity: number }
   ).capacity;
 
-  const dir = await mkdtemp(join(tmpdir(), "postern-crowdsec-"));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const log = join(dir, "gateway.log");
-  const logger = pino({ name: "postern-gateway" }, pino.destination({ dest: log, sync: true }));
   // No slowing down, so the guesses take seconds (well inside the scenario's leak of one a minute);
   // two failures per connection, so the log also holds a lockout line for each guessing address.
-  const gw = await startTestGateway(t, {
-    logger,
+  const {
+    gw,
+    dir,
+    file: log,
+  } = await startLoggedGateway(t, {
     auth: { bruteForce: { ...NO_LOCKOUTS, maxFailuresPerConnection: 2 } },
   });
   /** Failed logins with these names, two per connection, the addresses' connections taking turns. */

@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
-import pino from "pino";
 import { fail2banMatches } from "../testing/log-filters.ts";
 import { RawSmtp } from "../testing/raw-smtp.ts";
-import { ALICE, startTestGateway } from "../testing/test-gateway.ts";
+import { ALICE, startLoggedGateway } from "../testing/test-gateway.ts";
 import { type MessageOutcome, messageLogFields, upstreamQueueId } from "./message-log.ts";
 
 const relayed: MessageOutcome = {
@@ -84,11 +81,7 @@ async function _documentedFilter(): Promise<string> {
 
 describe("the message log of a running gateway", () => {
   it("one line per relayed or refused message; the documented fail2ban filter finds exactly the refused client", async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), "postern-message-log-"));
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const file = join(dir, "gateway.log");
-    const logger = pino({ name: "postern-gateway" }, pino.destination({ dest: file, sync: true }));
-    const gw = await startTestGateway(t, { logger });
+    const { gw, dir, file } = await startLoggedGateway(t);
     const send = async (from: string, localAddress: string) => {
       const c = await RawSmtp.authenticated(gw.ports.submissions, ALICE, { tls: "implicit", localAddress });
       assert.equal((await c.command(`MAIL FROM:<${ALICE.username}>`)).code, 250);

@@ -173,4 +173,20 @@ export async function startTestGateway(
   return handle;
 }
 
+/** A test gateway whose log goes line by line to `file` in a temporary `dir`, as log filters read it. */
+export async function startLoggedGateway(t: TestContext, options: TestGatewayOptions = {}) {
+  const dir = await mkdtemp(join(tmpdir(), "postern-log-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, "gateway.log");
+  const logger = pino({ name: "postern-gateway" }, pino.destination({ dest: file, sync: true }));
+  const gw = await startTestGateway(t, { ...options, logger });
+  /** The lines logged so far, each with its JSON. */
+  const lines = async () =>
+    (await readFile(file, "utf8"))
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => ({ line, json: JSON.parse(line) as Record<string, unknown> }));
+  return { gw, dir, file, lines };
+}
+
 const readText = (path: string) => readFile(path, "utf8");
