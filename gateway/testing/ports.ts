@@ -2,14 +2,19 @@
 import { connect, createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
+/** Ports this process was given: a caller draws several before it listens on any (a test gateway's
+ *  four listeners), and a second draw of a port still free would hand out the same one twice. */
+const handedOut = new Set<number>();
+
 /**
- * A port that was free a moment ago. Drawn below the kernel's ephemeral range (32768–60999 here), not
+ * A port that was free a moment ago, and never given out before in this process. Drawn below the kernel's ephemeral range (32768–60999 here), not
  * picked by listen(0): a port from that range can be taken by any outgoing connection between this
  * check and the test server's listen, which is how parallel test files met EADDRINUSE.
  */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
     const server = createServer();
     const bound = await new Promise<boolean>((resolve) => {
       server.once("error", () => resolve(false));
@@ -17,6 +22,7 @@ export async function freePort(): Promise<number> {
     });
     if (!bound) continue;
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    handedOut.add(port);
     return port;
   }
   throw new Error("no free port below the ephemeral range after 100 tries");
