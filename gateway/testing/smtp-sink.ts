@@ -2,7 +2,7 @@
 // it accepts to a file, so tests can assert what (and how many copies) arrived upstream.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitForPort } from "./ports.ts";
@@ -55,9 +55,11 @@ export async function startSmtpSink(
     port,
     dir,
     async messages() {
-      const files = (await readdir(dir)).sort();
-      // A transaction has a file from MAIL FROM on, deleted if the client resets; it is a message
-      // once it reached DATA, where the sink adds its Received trace.
+      // A transaction has a file from MAIL FROM on, deleted if the client resets or goes away; it is
+      // a message once the sink closed it, which it does at the end of data, before its 250. Until
+      // then the sink holds it open (and a client that leaves mid-DATA leaves it for a moment).
+      const open = await openFiles(child.pid);
+      const files = (await readdir(dir)).sort().filter((f) => !open.has(join(dir, f)));
       const read = (f: string) => readFile(join(dir, f), "latin1").catch(() => "");
       return (await Promise.all(files.map(read))).filter((m) => /^\tby \S+ \(smtp-sink\) with /m.test(m));
     },
@@ -70,4 +72,11 @@ export async function startSmtpSink(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The files a process has open, by path (empty once it exited). */
+async function openFiles(pid: number | undefined): Promise<Set<string>> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
+  const paths = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")));
+  return new Set(paths);
 }
