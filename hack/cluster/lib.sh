@@ -115,10 +115,14 @@ start() {
 
 # wait_for <component> <what> <command...>: polls until the command succeeds.
 wait_for() {
-  local component="$1" what="$2"
+  local component="$1" what="$2" pid
   shift 2
   until "$@"; do
-    if [[ -z "$(component_pid "$component")" ]] && [[ -f $cluster_dir/$component.pid ]]; then
+    # The pid start() just recorded (it removed any older file), so whether that process runs is the
+    # whole question; component_pid's look at the command line is for pid files of unknown age, and
+    # reads a process in the middle of its exec (or a file not yet written) as gone.
+    pid="$(cat "$cluster_dir/$component.pid" 2>/dev/null || true)"
+    if [[ $pid =~ ^[0-9]+$ ]] && ! running "$pid"; then
       fail "$component" "$component exited while waiting for $what"
     fi
     ((SECONDS < deadline)) || fail "$component" "timed out after ${timeout}s waiting for $what"
@@ -151,8 +155,7 @@ component_pid() {
   # last exec its argv0 is unshare or bash, with the kubelet's path among the arguments.
   kubelet) [[ $cmdline == *"$tools_bin/kubelet "* ]] || return 0 ;;
   # Until start()'s wrapper execs the program, the pid is still `bash -c ... <name>.pid <program>`:
-  # the component starting, not a stale pid (a busy machine once showed it to wait_for, which took
-  # the apiserver for exited before it had written a line).
+  # the component starting, not a stale pid.
   *) [[ ${argv0##*/} == "$name" || $cmdline == *" $cluster_dir/$name.pid "* ]] || return 0 ;;
   esac
   [[ $cmdline == *"$cluster_dir"* ]] || return 0
