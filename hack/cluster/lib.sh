@@ -41,6 +41,8 @@ pki="$cluster_dir/pki"
 # through the `kubernetes` Service); the service range is routed into the bridge, so a ClusterIP
 # kube-proxy does not know goes nowhere rather than out of eth0.
 node_bridge=postern0
+# The pods' CNI network; libcni caches each sandbox's result under /var/lib/cni by this name.
+cni_network=postern
 node_ip=10.244.0.1
 pod_cidr=10.244.0.0/24
 service_cidr=10.0.0.0/24

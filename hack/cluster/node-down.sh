@@ -41,8 +41,11 @@ if [[ -n "$(component_pid kubelet)" && -n "$(component_pid kube-apiserver)" ]]; 
   running_sandboxes() {
     ctr --address="$containerd_sock" --namespace=k8s.io tasks list --quiet 2>/dev/null | grep -q .
   }
+  # containerd stops a sandbox's pause container first and runs the CNI DEL after it, then releases
+  # the sandbox's network namespace; stopping the kubelet before that cancels the DEL.
+  pod_netns_left() { compgen -G '/run/netns/cni-*' >/dev/null; }
   for ((i = 0; i < 300; i++)); do
-    running_sandboxes || break
+    running_sandboxes || pod_netns_left || break
     sleep 0.1
   done
 fi
@@ -110,11 +113,19 @@ done
 [[ -z "$(pod_cgroups)" ]] || log "warning: cgroups left: $(pod_cgroups | tr '\n' ' ')"
 
 # Paths the kubelet and containerd use whatever they are told: the device-plugin socket dir, the
-# shims' socket dir, the pods' network namespaces' dir (empty by now). Removed only if they did not
-# exist before the node.
-for path in /var/lib/kubelet /run/containerd; do
+# shims' socket dir, libcni's cache of results (containerd has no setting for it), the pods' network
+# namespaces' dir (empty by now). Removed only if they did not exist before the node; in a libcni
+# cache that did, the results a DEL cut short left for the node's sandboxes (its network's, and the
+# loopback ones of the same sandboxes).
+for path in /var/lib/kubelet /run/containerd /var/lib/cni; do
   grep -qx "$path" "$node_state/preexisting" 2>/dev/null || rm -rf "$path"
 done
+for result in /var/lib/cni/results/"$cni_network"-*; do
+  [[ -e $result ]] || continue
+  sandbox="${result#/var/lib/cni/results/"$cni_network"-}"
+  rm -f "$result" "/var/lib/cni/results/cni-loopback-${sandbox%-eth0}-lo"
+done
+grep -qx /var/lib/cni/results "$node_state/preexisting" 2>/dev/null || rmdir /var/lib/cni/results 2>/dev/null || true
 grep -qx /run/netns "$node_state/preexisting" 2>/dev/null || rmdir /run/netns 2>/dev/null || true
 rm -rf "$node_state"
 log "node down in $((SECONDS - started_at))s"

@@ -69,7 +69,7 @@ node_healthy() {
 if [[ ! -d $node_state ]]; then
   mkdir -p "$node_state"
   nft list tables >"$node_state/nft-tables" 2>/dev/null || true
-  for path in /var/lib/kubelet /run/containerd /run/netns; do
+  for path in /var/lib/kubelet /run/containerd /var/lib/cni /var/lib/cni/results /run/netns; do
     if [[ -e $path ]]; then echo "$path"; fi
   done >"$node_state/preexisting"
 fi
@@ -176,7 +176,7 @@ EOF
 cat >"$cni_dir/net.d/10-postern.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
-  "name": "postern",
+  "name": "$cni_network",
   "plugins": [
     {
       "type": "bridge",

@@ -4,7 +4,7 @@
 // process, mount, network link, nftables rule or table, cgroup, file, or changed sysctl.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -59,6 +59,15 @@ function nodeProcesses(stateDir: string): string[] {
   return found;
 }
 
+/** Everything inside a directory the node may write to, so a leftover is caught even where the
+ * directory itself was there before (libcni's cache of results, say). */
+function filesUnder(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [];
+  return readdirSync(path, { recursive: true, encoding: "utf8" })
+    .map((entry) => join(path, entry))
+    .sort();
+}
+
 async function machine() {
   const links = (await exec("ip", ["-o", "link", "show"])).stdout
     .split("\n")
@@ -76,7 +85,7 @@ async function machine() {
       "/run/postern-node",
       "/var/lib/cni",
       "/var/log/pods",
-    ].filter((f) => existsSync(f)),
+    ].flatMap((path) => (existsSync(path) ? [path, ...filesUnder(path)] : [])),
     sysctls: await sysctls(),
   };
 }
