@@ -2,37 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { deriveVerifiers } from "../../gateway/credentials/derive.ts";
 import { verifiersSchema } from "../../gateway/credentials/users-file.ts";
-import { concurrencyLimit } from "./pool.ts";
 import { ensureThreadpoolSize, threadpoolSize } from "./threadpool.ts";
 import { verifiersMatch } from "./verify.ts";
-
-describe("concurrencyLimit", () => {
-  it("never runs more than the limit at once, and runs every task in order of arrival", async () => {
-    const run = concurrencyLimit(3);
-    let active = 0;
-    let peak = 0;
-    const started: number[] = [];
-    const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) =>
-        run(async () => {
-          started.push(i);
-          peak = Math.max(peak, ++active);
-          await new Promise((r) => setTimeout(r, 5));
-          active--;
-          if (i === 4) throw new Error("one task fails");
-          return i;
-        }).catch((error: Error) => error.message),
-      ),
-    );
-    assert.equal(peak, 3);
-    assert.deepEqual(
-      started,
-      [...started].sort((a, b) => a - b),
-    );
-    assert.equal(results[4], "one task fails");
-    assert.equal(results[11], 11, "a failed task frees its slot");
-  });
-});
 
 describe("threadpool", () => {
   it("raises UV_THREADPOOL_SIZE to two per derivation slot plus libuv's four, never lowers it", () => {

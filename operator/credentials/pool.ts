@@ -2,6 +2,7 @@
 // thousand new users would queue a thousand jobs in front of every file and DNS operation of the
 // process; bounded to the machine's parallelism, they use every core and leave the rest moving.
 import { availableParallelism } from "node:os";
+import { ConcurrencyLimit } from "../../gateway/credentials/concurrency-limit.ts";
 import { type DeriveOptions, deriveVerifiers } from "../../gateway/credentials/derive.ts";
 import type { UserEntry, VerifiersInput } from "../../gateway/credentials/users-file.ts";
 import { verifiersMatch } from "./verify.ts";
@@ -12,30 +13,12 @@ export interface Deriver {
   matches(verifiers: UserEntry["verifiers"], password: string): Promise<boolean>;
 }
 
-/** Runs tasks with at most `limit` under way; the rest wait in order. */
-export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async (task) => {
-    if (active < limit) active++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      // The slot passes straight to the next waiter, so a newcomer cannot overtake it.
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
-}
-
 /** The real Deriver, `concurrency` derivations (and checks) at once; see threadpool.ts for the
  *  threadpool size this needs. */
 export function derivationPool(concurrency: number = availableParallelism()): Deriver {
-  const run = concurrencyLimit(concurrency);
+  const limit = new ConcurrencyLimit(concurrency);
   return {
-    derive: (password, options) => run(() => deriveVerifiers(password, options)),
-    matches: (verifiers, password) => run(() => verifiersMatch(verifiers, password)),
+    derive: (password, options) => limit.run(() => deriveVerifiers(password, options)),
+    matches: (verifiers, password) => limit.run(() => verifiersMatch(verifiers, password)),
   };
 }
