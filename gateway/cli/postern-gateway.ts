@@ -10,8 +10,11 @@ import { type DeriveOptions, deriveVerifiers, verifierNeeds } from "../credentia
 import { SCRAM_MIN_ITERATIONS } from "../credentials/scram-credential.ts";
 import { startGateway } from "../gateway.ts";
 import { initTracing } from "../observability/tracing.ts";
+import { useThreadPerCore } from "../runtime/threadpool.ts";
 import { MECHANISM_NAMES } from "../sasl/mechanism.ts";
 import { type ProbeFlags, probe, probeOptions } from "./probe.ts";
+
+useThreadPerCore();
 
 const USAGE = `usage:
   postern-gateway --config DIR           run the gateway from DIR/gateway.yaml

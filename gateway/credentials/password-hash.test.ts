@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
+import { availableParallelism } from "node:os";
 import { describe, it } from "node:test";
 import bcrypt from "bcryptjs";
 import * as unixcrypt from "unixcrypt";
-import { ARGON2ID_PARAMETERS, hashPassword, parsePasswordHash, verifyPasswordHash } from "./password-hash.ts";
+import {
+  ARGON2ID_PARAMETERS,
+  argon2Slots,
+  hashPassword,
+  parsePasswordHash,
+  verifyPasswordHash,
+} from "./password-hash.ts";
 
 // Generated with Dovecot 2.3.19.1: `doveadm pw -s <SCHEME> [-r <rounds>] -p <password>`.
 const DOVECOT = {
@@ -71,6 +78,19 @@ describe("password hashes", () => {
     assert.deepEqual([memoryCost, timeCost, parallelism], [19456, 2, 1]);
     await check(stored, "correct horse");
     assert.notEqual(await hashPassword("correct horse"), stored, "a fresh salt each time");
+  });
+
+  it("hands libuv at most two argon2id computations beyond one per core, checks and hashes alike", async () => {
+    const stored = parsePasswordHash(await hashPassword("pw"));
+    const cores = availableParallelism();
+    const work = [
+      ...Array.from({ length: 2 * cores }, () => verifyPasswordHash(stored, "wrong")),
+      ...Array.from({ length: cores }, () => hashPassword("pw")),
+    ];
+    assert.deepEqual([argon2Slots.active, argon2Slots.waiting], [cores + 2, 2 * cores - 2]);
+    const [first] = await Promise.all(work);
+    assert.equal(first, false);
+    assert.deepEqual([argon2Slots.active, argon2Slots.waiting], [0, 0]);
   });
 
   it("verifies bcrypt hashes made by bcryptjs in every variant ($2a$, $2b$, $2y$)", async () => {

@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { describe, it } from "node:test";
+import { promisify } from "node:util";
+import { useThreadPerCore } from "./threadpool.ts";
+
+describe("useThreadPerCore", () => {
+  it("sets one thread per core, and leaves a size the environment chose", () => {
+    const env: NodeJS.ProcessEnv = {};
+    assert.equal(useThreadPerCore(env, 3), 3);
+    assert.equal(env.UV_THREADPOOL_SIZE, "3");
+    const chosen = { UV_THREADPOOL_SIZE: "16" };
+    assert.equal(useThreadPerCore(chosen, 3), 16);
+    assert.equal(chosen.UV_THREADPOOL_SIZE, "16");
+    const nonsense = { UV_THREADPOOL_SIZE: "many" };
+    assert.equal(useThreadPerCore(nonsense, 2), 2);
+  });
+
+  it("takes effect when called first, after the gateway's modules are loaded", async () => {
+    // libuv starts its threadpool once; what a process really runs with shows in its thread names.
+    const script = `
+      import { readdirSync, readFileSync } from "node:fs";
+      import { readFile } from "node:fs/promises";
+      import { useThreadPerCore } from "./gateway/runtime/threadpool.ts";
+      import "./gateway/gateway.ts";
+      useThreadPerCore(process.env, 3);
+      await readFile("package.json");
+      const names = readdirSync("/proc/self/task").map((t) => readFileSync("/proc/self/task/" + t + "/comm", "utf8").trim());
+      console.log(names.filter((name) => name === "libuv-worker").length);`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: new URL("../..", import.meta.url).pathname,
+      env: { ...process.env, UV_THREADPOOL_SIZE: "" },
+    });
+    assert.equal(stdout.trim(), "3");
+  });
+});
