@@ -1,8 +1,8 @@
 // Password hashes at rest: the gateway's own argon2id (PHC string) plus the Dovecot `{SCHEME}` forms that
 // existing user bases migrate with. Parsing happens when the credentials file is loaded, so a hash the
 // gateway cannot verify refuses the file instead of silently failing every login for that user.
-import { availableParallelism } from "node:os";
 import argon2, { type Algorithm } from "@node-rs/argon2";
+import { threadpoolThreads } from "../runtime/threadpool.ts";
 import { ConcurrencyLimit } from "./concurrency-limit.ts";
 import { verifyOnWorker } from "./migration-hashes.ts";
 
@@ -155,16 +155,22 @@ function checkDigest(scheme: PasswordScheme, digest: string): string {
   }
 }
 
-/** argon2id computations handed to libuv's threadpool at once: one per core, and two queued so a
+/** argon2id computations handed to libuv's threadpool at once: one per thread, and two queued so a
  *  thread never waits for the event loop to hand it the next (runtime/threadpool.ts). Each works
- *  through 19 MiB or more: run on more threads than cores, every one of them is slower. */
-export const argon2Slots = new ConcurrencyLimit(availableParallelism() + 2);
+ *  through 19 MiB or more: run on more threads than cores, every one of them is slower. Sized at
+ *  first use, from the threadpool the process set up by then (the gateway's CLI: one thread per core;
+ *  the operator's: two per derivation slot and four more). */
+let slots: ConcurrencyLimit | undefined;
+export function argon2Slots(): ConcurrencyLimit {
+  slots ??= new ConcurrencyLimit(threadpoolThreads() + 2);
+  return slots;
+}
 
 /** Checks a password against a parsed hash. Every scheme compares in constant time inside its library. */
 export async function verifyPasswordHash(hash: PasswordHash, password: string): Promise<boolean> {
   switch (hash.scheme) {
     case "argon2id":
-      return argon2Slots.run(() => argon2.verify(hash.digest, password));
+      return argon2Slots().run(() => argon2.verify(hash.digest, password));
     case "bcrypt":
     case "sha512-crypt":
       return verifyOnWorker(hash.scheme, hash.digest, password);
@@ -173,7 +179,7 @@ export async function verifyPasswordHash(hash: PasswordHash, password: string): 
 
 /** Hashes a password for storage: an argon2id PHC string with the OWASP parameters and a random salt. */
 export function hashPassword(password: string): Promise<string> {
-  return argon2Slots.run(() =>
+  return argon2Slots().run(() =>
     argon2.hash(password, { algorithm: ARGON2ID_ALGORITHM, ...ARGON2ID_PARAMETERS }),
   );
 }

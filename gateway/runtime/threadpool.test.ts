@@ -2,18 +2,20 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { useThreadPerCore } from "./threadpool.ts";
+import { threadpoolThreads, useThreadPerCore } from "./threadpool.ts";
 
 describe("useThreadPerCore", () => {
-  it("sets one thread per core, and leaves a size the environment chose", () => {
+  it("sets one thread per core up to four, and leaves a size the environment chose", () => {
     const env: NodeJS.ProcessEnv = {};
     assert.equal(useThreadPerCore(env, 3), 3);
     assert.equal(env.UV_THREADPOOL_SIZE, "3");
+    const large: NodeJS.ProcessEnv = {};
+    assert.equal(useThreadPerCore(large, 64), 4);
+    assert.equal(large.UV_THREADPOOL_SIZE, "4");
     const chosen = { UV_THREADPOOL_SIZE: "16" };
     assert.equal(useThreadPerCore(chosen, 3), 16);
     assert.equal(chosen.UV_THREADPOOL_SIZE, "16");
-    const nonsense = { UV_THREADPOOL_SIZE: "many" };
-    assert.equal(useThreadPerCore(nonsense, 2), 2);
+    assert.equal(threadpoolThreads({ UV_THREADPOOL_SIZE: "many" }, 2), 2);
   });
 
   it("takes effect when called first, after the gateway's modules are loaded", async () => {
