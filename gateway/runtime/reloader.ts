@@ -39,13 +39,16 @@ export class Reloader {
   async #reloadChanged(): Promise<void> {
     const state = this.#state;
     // Policy first: it can move the other files or change how they are used (tls.minVersion), so
-    // each kind is fingerprinted under the policy in force once the kinds before it reloaded.
+    // each kind is fingerprinted under the policy in force once the kinds before it reloaded. Only a
+    // reload changes that, so the files are read again only after one (the watch's poll finds
+    // nothing changed far more often than not).
+    let now = await fingerprints(state.config, state.dir);
     for (const kind of CONFIG_KINDS) {
       if (this.#closed) return;
-      const now = await fingerprints(state.config, state.dir);
       if (now[kind] === state.fingerprints[kind]) continue;
       state.fingerprints[kind] = now[kind];
       await state.reloadKind(kind, this.#listeners);
+      now = await fingerprints(state.config, state.dir);
     }
   }
 

@@ -24,7 +24,7 @@ export function threadpoolThreads(
   return Number.isInteger(explicit) && explicit > 0 ? explicit : Math.min(cores, LIBUV_DEFAULT);
 }
 
-/** Sets UV_THREADPOOL_SIZE in `env` to threadpoolThreads() unless it is set already; returns it. */
+/** Sets UV_THREADPOOL_SIZE in `env` to threadpoolThreads() (the environment's own choice stays); returns it. */
 export function useThreadPerCore(
   env: NodeJS.ProcessEnv = process.env,
   cores = availableParallelism(),
